@@ -1,0 +1,193 @@
+#include "agent.h"
+
+#include <time.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "nodepulse/collectors/cgroup.h"
+#include "nodepulse/collectors/procfs.h"
+#include "nodepulse/exporters/prometheus.h"
+#include "nodepulse/log/log.h"
+
+namespace nodepulse::agent {
+
+namespace {
+
+// Intervals use CLOCK_MONOTONIC so a wall-clock jump (NTP step, manual date)
+// neither stalls nor bursts collection; wall time is only for timestamps.
+int64_t MonoNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+Agent::Agent(Config config) : config_(std::move(config)) {}
+
+Agent::~Agent() { Stop(); }
+
+absl::Status Agent::Start() {
+  pipeline::Options popts;
+  popts.max_series = config_.max_series;
+  pipeline_ = std::make_unique<pipeline::Pipeline>(popts);
+
+  absl::StatusOr<std::shared_ptr<SelfMetrics>> self = SelfMetrics::Create(config_.proc_root);
+  if (!self.ok()) return self.status();
+  self_ = *std::move(self);
+
+  // A collector that cannot start is reported and skipped: the agent keeps
+  // collecting what it can (e.g. node metrics without cgroups).
+  collectors::CgroupOptions copts;
+  copts.cgroup_root = config_.cgroup_root;
+  copts.proc_root = config_.proc_root;
+  copts.max_depth = config_.cgroup_max_depth;
+  copts.rescan_interval = config_.rescan_interval;
+  if (auto c = collectors::NewCgroupCollector(copts, *pipeline_); c.ok()) {
+    collectors_.push_back({*std::move(c), {}, true});
+  } else {
+    LogError("cgroup collector disabled: ", c.status().ToString());
+  }
+  collectors::ProcfsOptions nopts;
+  nopts.proc_root = config_.proc_root;
+  if (auto c = collectors::NewProcfsCollector(nopts, *pipeline_); c.ok()) {
+    collectors_.push_back({*std::move(c), {}, true});
+  } else {
+    LogError("procfs collector disabled: ", c.status().ToString());
+  }
+  if (collectors_.empty()) {
+    return absl::FailedPreconditionError(
+        "no collector could start; check --cgroup-root and --proc-root");
+  }
+  // TODO(kubelet issue #5): start the kubelet client here when configured.
+  LogInfo("kubelet: not configured; collecting cgroup and node metrics only "
+          "(no namespace/pod/container labels, no network or volume stats)");
+
+  exporters::HttpServerOptions hopts;
+  hopts.listen = config_.listen;
+  hopts.num_threads = config_.http_threads;
+  hopts.max_request_bytes = config_.max_request_bytes;
+  server_ = std::make_unique<exporters::HttpServer>(hopts);
+  snapshot_collectable_ = std::make_shared<exporters::SnapshotCollectable>(*pipeline_);
+  RegisterHandlers();
+  if (absl::Status s = server_->Start(); !s.ok()) return s;
+
+  collection_thread_ = std::thread([this] { CollectionLoop(); });
+  LogInfo("nodepulse ", NODEPULSE_VERSION, " listening on ", config_.listen, " (port ",
+          server_->port(), "), interval ", absl::FormatDuration(config_.interval), ", cgroup root ",
+          config_.cgroup_root, ", proc root ", config_.proc_root);
+  return absl::OkStatus();
+}
+
+void Agent::RegisterHandlers() {
+  server_->Handle("/metrics", exporters::MetricsHandler(
+                                  {snapshot_collectable_, self_->registry()}));
+  server_->Handle("/healthz", [this](const exporters::HttpRequest&) {
+    std::string reason;
+    bool ok = Healthy(&reason);
+    return exporters::HttpResponse{ok ? 200 : 503, "text/plain; charset=utf-8",
+                                   ok ? "ok\n" : reason + "\n", {}};
+  });
+  server_->Handle("/readyz", [this](const exporters::HttpRequest&) {
+    std::string reason;
+    bool ok = Ready(&reason);
+    return exporters::HttpResponse{ok ? 200 : 503, "text/plain; charset=utf-8",
+                                   ok ? "ready\n" : reason + "\n", {}};
+  });
+  server_->Handle("/", [](const exporters::HttpRequest&) {
+    return exporters::HttpResponse{
+        200, "text/html; charset=utf-8",
+        "<!doctype html><html><head><title>nodepulse</title></head><body>"
+        "<h1>nodepulse</h1><ul>"
+        "<li><a href=\"/metrics\">/metrics</a> Prometheus exposition</li>"
+        "<li><a href=\"/healthz\">/healthz</a> collection loop alive</li>"
+        "<li><a href=\"/readyz\">/readyz</a> first cycle done</li>"
+        "</ul></body></html>\n",
+        {}};
+  });
+}
+
+void Agent::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  if (collection_thread_.joinable()) collection_thread_.join();
+  if (server_) server_->Stop();
+}
+
+bool Agent::Healthy(std::string* reason) const {
+  int64_t last = last_cycle_mono_ns_.load();
+  int64_t limit = 3 * absl::ToInt64Nanoseconds(config_.interval);
+  if (last == 0) {
+    *reason = "no collection cycle completed yet";
+    return false;
+  }
+  int64_t age = MonoNanos() - last;
+  if (age > limit) {
+    *reason = absl::StrCat("last collection cycle completed ", age / 1'000'000,
+                           " ms ago (limit 3 intervals = ", limit / 1'000'000, " ms)");
+    return false;
+  }
+  return true;
+}
+
+bool Agent::Ready(std::string* reason) const {
+  if (cycles_.load() == 0) {
+    *reason = "first collection cycle not done yet";
+    return false;
+  }
+  return true;
+}
+
+void Agent::RunCycle() {
+  int64_t start = MonoNanos();
+  pipeline_->BeginCycle(absl::ToUnixMillis(absl::Now()));
+  for (CollectorSlot& slot : collectors_) {
+    int64_t t0 = MonoNanos();
+    absl::Status s = slot.collector->Collect(*pipeline_, slot.stats);
+    double secs = static_cast<double>(MonoNanos() - t0) / 1e9;
+    std::string name(slot.collector->name());
+    if (!s.ok() && slot.last_ok) {
+      LogWarn("collector ", name, " failed: ", s.ToString(), " (will keep retrying)");
+    } else if (s.ok() && !slot.last_ok) {
+      LogInfo("collector ", name, " recovered");
+    }
+    slot.last_ok = s.ok();
+    self_->ObserveCollector(name, s.ok(), secs, slot.stats);
+  }
+  pipeline_->EndCycle();
+  self_->ObservePipeline(pipeline_->stats());
+  self_->ObserveProcess();
+  int64_t end = MonoNanos();
+  bool overrun = end - start > absl::ToInt64Nanoseconds(config_.interval);
+  self_->ObserveCycle(static_cast<double>(end - start) / 1e9, overrun);
+  last_cycle_mono_ns_.store(end);
+  cycles_.fetch_add(1);
+}
+
+void Agent::CollectionLoop() {
+  const int64_t step = absl::ToInt64Nanoseconds(config_.interval);
+  int64_t next = MonoNanos();
+  std::unique_lock<std::mutex> lock(stop_mu_);
+  while (!stop_) {
+    lock.unlock();
+    RunCycle();
+    lock.lock();
+    next += step;
+    int64_t now = MonoNanos();
+    if (next <= now) {
+      // Overran: skip the missed ticks instead of bursting to catch up.
+      next += ((now - next) / step + 1) * step;
+    }
+    // steady_clock is CLOCK_MONOTONIC on Linux/libstdc++.
+    auto deadline = std::chrono::steady_clock::time_point(std::chrono::nanoseconds(next));
+    stop_cv_.wait_until(lock, deadline, [this] { return stop_; });
+  }
+}
+
+}  // namespace nodepulse::agent

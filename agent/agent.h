@@ -1,0 +1,75 @@
+// Agent: wires collectors -> pipeline -> exporters and owns every thread.
+//
+// Start() builds the pipeline and collectors, starts the HTTP server and the
+// collection thread; Stop() stops them in reverse order. One collection thread
+// owns the pipeline and all collectors; HTTP handlers read only published
+// snapshots and atomics, so a slow scrape never delays a cycle.
+//
+// Thread-safety: Start()/Stop() from one thread (main); Healthy()/Ready() from
+// any thread.
+#ifndef NODEPULSE_AGENT_AGENT_H_
+#define NODEPULSE_AGENT_AGENT_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "config.h"
+#include "nodepulse/collectors/collector.h"
+#include "nodepulse/exporters/http_server.h"
+#include "nodepulse/pipeline/pipeline.h"
+#include "self_metrics.h"
+
+namespace nodepulse::agent {
+
+class Agent {
+ public:
+  explicit Agent(Config config);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  absl::Status Start();
+  void Stop();
+
+  // The collection loop completed a cycle within the last 3 intervals.
+  bool Healthy(std::string* reason) const;
+  // The first full cycle is done.
+  bool Ready(std::string* reason) const;
+  int port() const { return server_ ? server_->port() : 0; }
+
+ private:
+  struct CollectorSlot {
+    std::unique_ptr<collectors::Collector> collector;
+    collectors::CollectStats stats;
+    bool last_ok = true;  // logs a state change once, not every cycle
+  };
+
+  void RegisterHandlers();
+  void CollectionLoop();
+  void RunCycle();
+
+  Config config_;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
+  std::vector<CollectorSlot> collectors_;
+  std::shared_ptr<SelfMetrics> self_;
+  std::shared_ptr<prometheus::Collectable> snapshot_collectable_;
+  std::unique_ptr<exporters::HttpServer> server_;
+
+  std::thread collection_thread_;
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;  // guarded by stop_mu_
+
+  std::atomic<int64_t> last_cycle_mono_ns_{0};
+  std::atomic<uint64_t> cycles_{0};
+};
+
+}  // namespace nodepulse::agent
+
+#endif  // NODEPULSE_AGENT_AGENT_H_

@@ -1,0 +1,162 @@
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "nodepulse/exporters/http_server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:9779",
+          "host:port for /metrics, /healthz, /readyz and the APIs (0.0.0.0:9779 in a pod)");
+ABSL_FLAG(absl::Duration, interval, absl::Seconds(1),
+          "collection period for cgroups and /proc (100ms..1h)");
+ABSL_FLAG(std::string, cgroup_root, "/sys/fs/cgroup", "where the host's cgroup hierarchies are mounted");
+ABSL_FLAG(std::string, proc_root, "/proc", "the host's /proc (for mountinfo and node metrics)");
+ABSL_FLAG(int64_t, max_series, 200000,
+          "hard cap on live series; new series beyond it are dropped and counted");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
+ABSL_FLAG(int, cgroup_max_depth, 3,
+          "without kubepods, watch every cgroup down to this depth below the root (0..16)");
+ABSL_FLAG(absl::Duration, rescan_interval, absl::Seconds(5),
+          "how often the cgroup tree is rescanned for new containers");
+ABSL_FLAG(int, http_threads, 4, "HTTP worker threads (1..64)");
+ABSL_FLAG(int, max_request_bytes, 16384, "largest HTTP request accepted (1024..1048576)");
+ABSL_FLAG(bool, version, false, "print the version and exit");
+
+namespace nodepulse::agent {
+
+namespace {
+
+// The flags this binary owns, in the order --help lists them.
+constexpr const char* kFlags[] = {"listen",          "interval",      "cgroup_root",
+                                  "proc_root",       "max_series",    "log_level",
+                                  "cgroup_max_depth", "rescan_interval", "http_threads",
+                                  "max_request_bytes", "version"};
+
+bool Known(absl::string_view name) {
+  for (const char* f : kFlags) {
+    if (name == f) return true;
+  }
+  return false;
+}
+
+absl::Status CheckDir(absl::string_view flag, const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, "=", path, ": not a readable directory"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string Usage() {
+  std::string out =
+      "usage: nodepulse [flags]   run the agent\n\n"
+      "flags:\n";
+  for (const char* f : kFlags) {
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(f);
+    if (flag == nullptr) continue;
+    absl::StrAppend(&out, "  --", absl::StrReplaceAll(f, {{"_", "-"}}), " (default ",
+                    flag->DefaultValue(), ")\n      ", flag->Help(), "\n");
+  }
+  return out;
+}
+
+absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
+  Config cfg;
+  for (size_t i = 1; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg, "' (see --help)"));
+    }
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    std::string name(arg.substr(0, arg.find('=')));
+    name = absl::StrReplaceAll(name, {{"-", "_"}});
+    bool has_value = arg.find('=') != absl::string_view::npos;
+    std::string value = has_value ? std::string(arg.substr(arg.find('=') + 1)) : "";
+    if (name == "help" || name == "h") {
+      cfg.help = true;
+      return cfg;
+    }
+    absl::CommandLineFlag* flag = Known(name) ? absl::FindCommandLineFlag(name) : nullptr;
+    if (flag == nullptr && name.rfind("no", 0) == 0 && Known(name.substr(2)) && !has_value) {
+      flag = absl::FindCommandLineFlag(name.substr(2));
+      if (flag != nullptr && flag->IsOfType<bool>()) {
+        has_value = true;
+        value = "false";
+      } else {
+        flag = nullptr;
+      }
+    }
+    std::string shown = absl::StrReplaceAll(name, {{"_", "-"}});
+    if (flag == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", shown, " (see --help)"));
+    }
+    if (!has_value) {
+      if (flag->IsOfType<bool>()) {
+        value = "true";
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat("--", shown, " needs a value"));
+      }
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(absl::StrCat("--", shown, "=", value, ": ", error));
+    }
+  }
+
+  cfg.version = absl::GetFlag(FLAGS_version);
+  cfg.listen = absl::GetFlag(FLAGS_listen);
+  if (absl::Status s = exporters::ValidateListenAddress(cfg.listen); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--listen: ", s.message()));
+  }
+  cfg.interval = absl::GetFlag(FLAGS_interval);
+  if (cfg.interval < absl::Milliseconds(100) || cfg.interval > absl::Hours(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--interval=", absl::FormatDuration(cfg.interval), ": must be between 100ms and 1h"));
+  }
+  cfg.cgroup_root = absl::GetFlag(FLAGS_cgroup_root);
+  if (absl::Status s = CheckDir("cgroup-root", cfg.cgroup_root); !s.ok()) return s;
+  cfg.proc_root = absl::GetFlag(FLAGS_proc_root);
+  if (absl::Status s = CheckDir("proc-root", cfg.proc_root); !s.ok()) return s;
+  int64_t max_series = absl::GetFlag(FLAGS_max_series);
+  if (max_series < 1 || max_series > 50'000'000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-series=", max_series, ": must be between 1 and 50000000"));
+  }
+  cfg.max_series = static_cast<size_t>(max_series);
+  absl::StatusOr<LogLevel> level = ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!level.ok()) return absl::InvalidArgumentError(absl::StrCat("--log-level: ", level.status().message()));
+  cfg.log_level = *level;
+  cfg.cgroup_max_depth = absl::GetFlag(FLAGS_cgroup_max_depth);
+  if (cfg.cgroup_max_depth < 0 || cfg.cgroup_max_depth > 16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--cgroup-max-depth=", cfg.cgroup_max_depth, ": must be between 0 and 16"));
+  }
+  cfg.rescan_interval = absl::GetFlag(FLAGS_rescan_interval);
+  if (cfg.rescan_interval < absl::Milliseconds(100) || cfg.rescan_interval > absl::Hours(1)) {
+    return absl::InvalidArgumentError(absl::StrCat("--rescan-interval=",
+                                                   absl::FormatDuration(cfg.rescan_interval),
+                                                   ": must be between 100ms and 1h"));
+  }
+  cfg.http_threads = absl::GetFlag(FLAGS_http_threads);
+  if (cfg.http_threads < 1 || cfg.http_threads > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http-threads=", cfg.http_threads, ": must be between 1 and 64"));
+  }
+  cfg.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  if (cfg.max_request_bytes < 1024 || cfg.max_request_bytes > (1 << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-request-bytes=", cfg.max_request_bytes, ": must be between 1024 and 1048576"));
+  }
+  return cfg;
+}
+
+}  // namespace nodepulse::agent

@@ -1,0 +1,43 @@
+// Config: the agent's validated settings, parsed from command-line flags.
+//
+// ParseFlags() never exits or prints; main() turns an error into one line on
+// stderr and exit status 2, so every bad value is reported the same way.
+#ifndef NODEPULSE_AGENT_CONFIG_H_
+#define NODEPULSE_AGENT_CONFIG_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "nodepulse/log/log.h"
+
+namespace nodepulse::agent {
+
+struct Config {
+  std::string listen = "127.0.0.1:9779";
+  absl::Duration interval = absl::Seconds(1);
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string proc_root = "/proc";
+  size_t max_series = 200000;
+  LogLevel log_level = LogLevel::kInfo;
+  int cgroup_max_depth = 3;
+  absl::Duration rescan_interval = absl::Seconds(5);
+  int http_threads = 4;
+  int max_request_bytes = 16384;
+  bool help = false;  // --help: print Usage() and exit 0
+  bool version = false;
+};
+
+// Parses argv (flags only; argv[0] is skipped). Accepts --name=value,
+// --name value, --bool, --nobool; dashes and underscores in names are
+// equivalent (--cgroup-root == --cgroup_root). Unknown flags, bad values and
+// out-of-range settings are InvalidArgument with a message naming the flag.
+absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args);
+
+std::string Usage();
+
+}  // namespace nodepulse::agent
+
+#endif  // NODEPULSE_AGENT_CONFIG_H_

@@ -1,0 +1,77 @@
+// nodepulse: node metrics agent. See README.md for flags and endpoints.
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agent.h"
+#include "config.h"
+#include "nodepulse/log/log.h"
+
+namespace {
+
+// 1000 containers x ~10 open cgroup files exceeds the usual soft limit of
+// 1024 fds, so lift the soft limit to the hard one before collecting.
+void RaiseFdLimit() {
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlim_t before = rl.rlim_cur;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      nodepulse::LogWarn("cannot raise RLIMIT_NOFILE from ", before, ": fd-heavy nodes may lose cgroups");
+      return;
+    }
+  }
+  nodepulse::LogDebug("RLIMIT_NOFILE ", before, " -> ", rl.rlim_cur);
+  if (rl.rlim_cur < 16384) {
+    nodepulse::LogWarn("RLIMIT_NOFILE is ", rl.rlim_cur,
+                       "; nodes with >1000 containers need ~10 fds per container");
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  absl::StatusOr<nodepulse::agent::Config> cfg = nodepulse::agent::ParseFlags(args);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "nodepulse: %s\n", std::string(cfg.status().message()).c_str());
+    return 2;
+  }
+  if (cfg->help) {
+    std::fputs(nodepulse::agent::Usage().c_str(), stdout);
+    return 0;
+  }
+  if (cfg->version) {
+    std::printf("nodepulse %s\n", NODEPULSE_VERSION);
+    return 0;
+  }
+  nodepulse::SetLogLevel(cfg->log_level);
+  RaiseFdLimit();
+
+  // Block the stop signals in every thread; main waits for them with sigwait
+  // so no work happens in a signal handler.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A scrape client that disconnects mid-write must not kill the agent.
+  signal(SIGPIPE, SIG_IGN);
+
+  nodepulse::agent::Agent agent(*std::move(cfg));
+  if (absl::Status s = agent.Start(); !s.ok()) {
+    nodepulse::LogError("cannot start: ", s.ToString());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  nodepulse::LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ", stopping");
+  agent.Stop();
+  nodepulse::LogInfo("stopped cleanly");
+  return 0;
+}

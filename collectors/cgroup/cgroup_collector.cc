@@ -1,0 +1,756 @@
+// The cgroup collector: discovery (rescan) and the per-cycle read loop.
+//
+// Per cycle and cgroup the work is: one pread per open file into a reused
+// buffer, a string_view parse and a Pipeline::Set per value. Series ids are
+// interned at discovery (or when a new block device shows up), so the steady
+// state allocates nothing.
+#include <errno.h>
+#include <string.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "cgroup_discovery.h"
+#include "cgroup_file.h"
+#include "cgroup_identity.h"
+#include "cgroup_layout.h"
+#include "cgroup_metrics.h"
+#include "cgroup_parsers.h"
+#include "nodepulse/collectors/cgroup.h"
+#include "nodepulse/log/log.h"
+
+namespace nodepulse::collectors {
+
+pipeline::Labels DefaultCgroupLabels(const CgroupIdentity& identity) {
+  return {{"container", ""}, {"id", identity.id}, {"image", ""},
+          {"name", ""},      {"namespace", ""},   {"pod", ""}};
+}
+
+namespace {
+
+using cgroup_internal::Controller;
+using cgroup_internal::Layout;
+using cgroup_internal::Metric;
+using pipeline::EntityId;
+using pipeline::kNoSeries;
+using pipeline::Labels;
+using pipeline::SeriesId;
+
+namespace ci = cgroup_internal;
+
+// Kernel time units.
+constexpr double kNsToS = 1e-9;
+constexpr double kUsToS = 1e-6;
+// cpuacct.stat is in USER_HZ ticks, which is 100 on every Linux ABI
+// (sysconf(_SC_CLK_TCK)); only used when cpuacct.usage_user/_sys are missing
+// (kernels before 4.7).
+constexpr double kTickToS = 1.0 / 100;
+// v1 reports "no limit" as PAGE_COUNTER_MAX * PAGE_SIZE rounded down to a
+// page: 9223372036854771712 with 4 KiB pages (fixture v1-cgroupfs-debian12,
+// kernel 6.18). Anything from there up is unlimited; cAdvisor exports 0.
+constexpr uint64_t kV1Unlimited = 0x7FFFFFFFFFFFF000ull;
+
+// Files read every cycle, in the order they are read: usage before stat so
+// the working set (usage - inactive_file) can be computed from both.
+enum FileKind : uint8_t {
+  kFCpuacctUsage,
+  kFCpuacctUsageUser,
+  kFCpuacctUsageSys,
+  kFCpuacctStat,
+  kFCpuStatV1,
+  kFCpuStatV2,
+  kFMemUsageV1,
+  kFMemCurrentV2,
+  kFMemFailcntV1,
+  kFMemStatV1,
+  kFMemStatV2,
+  kFOomControlV1,
+  kFMemEventsV2,
+  kFSwapCurrentV2,
+  kFBlkioBytesV1,
+  kFBlkioOpsV1,
+  kFIoStatV2,
+  kFPidsCurrent,
+  kFProcs,
+  kFCpuPressure,
+  kFMemPressure,
+  kFIoPressure,
+  kNumFileKinds,
+};
+static_assert(kNumFileKinds <= 32, "logged_errors is a 32-bit mask");
+
+constexpr const char* kFileNames[kNumFileKinds] = {
+    "cpuacct.usage", "cpuacct.usage_user", "cpuacct.usage_sys", "cpuacct.stat",
+    "cpu.stat",      "cpu.stat",           "memory.usage_in_bytes", "memory.current",
+    "memory.failcnt", "memory.stat",       "memory.stat",       "memory.oom_control",
+    "memory.events", "memory.swap.current", "blkio io_service_bytes", "blkio io_serviced",
+    "io.stat",       "pids.current",       "cgroup.procs",      "cpu.pressure",
+    "memory.pressure", "io.pressure",
+};
+
+constexpr std::string_view kCpuStatV1Keys[] = {"nr_periods", "nr_throttled", "throttled_time"};
+constexpr std::string_view kCpuStatV2Keys[] = {"usage_usec",   "user_usec",    "system_usec",
+                                               "nr_periods",   "nr_throttled", "throttled_usec"};
+constexpr std::string_view kCpuacctStatKeys[] = {"user", "system"};
+// total_* are hierarchical (include children), which is what cAdvisor uses
+// on v1; the plain ones are the fallback if a kernel lacks total_*.
+constexpr std::string_view kMemStatV1Keys[] = {
+    "total_rss", "total_cache", "total_swap", "total_mapped_file", "total_inactive_file",
+    "rss",       "cache",       "swap",       "mapped_file",       "inactive_file"};
+constexpr std::string_view kMemStatV2Keys[] = {"anon", "file", "file_mapped", "inactive_file"};
+constexpr std::string_view kOomControlKeys[] = {"oom_kill"};
+// v2 has no failcnt; "max" (times usage hit memory.max) is its counterpart.
+constexpr std::string_view kMemEventsKeys[] = {"max", "oom_kill"};
+
+// Blkio candidates in order: the throttle files are the ones kernels >= 4.x
+// account on every queue (CFQ's io_service_bytes is gone since 5.0); the
+// _recursive variant includes children, as cAdvisor's pod-level values do.
+constexpr const char* kBlkioBytesFiles[] = {"blkio.throttle.io_service_bytes_recursive",
+                                            "blkio.throttle.io_service_bytes",
+                                            "blkio.io_service_bytes_recursive"};
+constexpr const char* kBlkioOpsFiles[] = {"blkio.throttle.io_serviced_recursive",
+                                          "blkio.throttle.io_serviced",
+                                          "blkio.io_serviced_recursive"};
+
+struct OpenFile {
+  ci::Fd fd;
+  FileKind kind;
+};
+
+struct DeviceSeries {
+  uint32_t major = 0;
+  uint32_t minor = 0;
+  SeriesId reads_bytes = kNoSeries;
+  SeriesId writes_bytes = kNoSeries;
+  SeriesId reads = kNoSeries;
+  SeriesId writes = kNoSeries;
+  SeriesId blkio_read = kNoSeries;
+  SeriesId blkio_write = kNoSeries;
+};
+
+struct Cgroup {
+  CgroupIdentity identity;
+  EntityId entity = 0;
+  std::vector<OpenFile> files;  // sorted by kind
+  std::array<SeriesId, ci::kNumScalarMetrics> series;
+  std::array<double, ci::kNumScalarMetrics> spec{};  // only spec metrics used
+  std::vector<DeviceSeries> devices;
+  uint32_t logged_errors = 0;  // bit per FileKind: warned once already
+  // Controller directories can appear a moment after the first one (runc
+  // creates them one by one), so missing files are retried at a few rescans.
+  int reopen_rescans_left = 2;
+  bool v2_cpu_usage = false;  // v2 cpu.stat feeds usage/user/system
+  bool v2_cfs = false;        // v2 cpu.stat feeds nr_periods/throttling
+  bool gone = false;
+  double mem_usage = 0;  // this cycle's usage, for the working set
+  bool have_mem_usage = false;
+
+  Cgroup() { series.fill(kNoSeries); }
+  bool Has(FileKind k) const {
+    for (const OpenFile& f : files) {
+      if (f.kind == k) return true;
+    }
+    return false;
+  }
+};
+
+class CgroupCollectorImpl final : public CgroupCollector {
+ public:
+  CgroupCollectorImpl(CgroupOptions options, Layout layout, ci::MetricIds metrics,
+                      pipeline::Pipeline& pipeline)
+      : options_(std::move(options)),
+        layout_(std::move(layout)),
+        metrics_(metrics),
+        pipeline_(pipeline) {
+    buf_.resize(64 * 1024);
+  }
+
+  ~CgroupCollectorImpl() override {
+    // Entities belong to the pipeline, which may outlive us; leave no series
+    // behind for cgroups nobody samples any more.
+    for (auto& cg : cgroups_) pipeline_.RemoveEntity(cg->entity);
+  }
+
+  std::string_view name() const override { return "cgroup"; }
+
+  absl::Status Collect(pipeline::Pipeline& pipeline, CollectStats& stats) override;
+
+  std::vector<std::pair<EntityId, CgroupIdentity>> Identities() const override {
+    std::vector<std::pair<EntityId, CgroupIdentity>> out;
+    out.reserve(cgroups_.size());
+    for (const auto& cg : cgroups_) out.emplace_back(cg->entity, cg->identity);
+    return out;
+  }
+
+  void Rescan();
+
+ private:
+  std::string DirOf(const std::string& base, const std::string& id) const {
+    return id == "/" ? base : base + id;
+  }
+  std::string V1Dir(Controller c, const std::string& id) const {
+    return layout_.v1[c].empty() ? std::string() : DirOf(layout_.v1[c], id);
+  }
+  std::string V2Dir(const std::string& id) const {
+    return layout_.v2.empty() ? std::string() : DirOf(layout_.v2, id);
+  }
+
+  Labels LabelsFor(const CgroupIdentity& identity) const {
+    return options_.labeler ? options_.labeler(identity) : DefaultCgroupLabels(identity);
+  }
+
+  bool TryOpen(Cgroup& cg, FileKind kind, const std::string& dir, const char* file);
+  void OpenFiles(Cgroup& cg);
+  void InternScalarSeries(Cgroup& cg);
+  void ReadSpec(Cgroup& cg);
+  void SetSpec(Cgroup& cg, Metric m, bool known, double value);
+  void LoadDeviceNames();
+  DeviceSeries& DeviceFor(Cgroup& cg, uint32_t major, uint32_t minor);
+  void ReadCgroup(Cgroup& cg, CollectStats& stats);
+  void ParseFile(Cgroup& cg, FileKind kind, std::string_view text, CollectStats& stats);
+  void Drop(Cgroup& cg);
+
+  void Set(const Cgroup& cg, Metric m, double v) { pipeline_.Set(cg.series[m], v); }
+
+  CgroupOptions options_;
+  Layout layout_;
+  ci::MetricIds metrics_;
+  pipeline::Pipeline& pipeline_;
+  std::vector<std::unique_ptr<Cgroup>> cgroups_;
+  absl::flat_hash_map<uint64_t, std::string> device_names_;  // (major<<32|minor) -> /dev/x
+  std::vector<char> buf_;
+  absl::Time last_rescan_ = absl::InfinitePast();
+  uint64_t open_errors_ = 0;  // since the last Collect()
+};
+
+bool CgroupCollectorImpl::TryOpen(Cgroup& cg, FileKind kind, const std::string& dir,
+                                  const char* file) {
+  if (dir.empty()) return false;
+  if (cg.Has(kind)) return true;
+  std::string path = absl::StrCat(dir, "/", file);
+  ci::Fd fd = ci::OpenReadOnly(path);
+  if (!fd.valid()) {
+    // ENOENT: this kernel, controller or cgroup level has no such file
+    // (amzn2's empty parent slices, a v2 root without memory.current).
+    if (errno != ENOENT && errno != ENODEV) {
+      // EACCES/EMFILE...: counted as a read error at the next Collect().
+      ++open_errors_;
+      LogWarn("cgroup: open ", path, ": ", strerror(errno));
+    }
+    return false;
+  }
+  cg.files.push_back(OpenFile{std::move(fd), kind});
+  return true;
+}
+
+// Picks a source per value: the v1 controller when it is mounted and has the
+// file, else the cgroup2 directory (pure v2, or hybrid's unified mount, which
+// on hybrid hosts has PSI and a base cpu.stat but no controllers).
+void CgroupCollectorImpl::OpenFiles(Cgroup& cg) {
+  const std::string& id = cg.identity.id;
+  const std::string v2 = V2Dir(id);
+
+  const std::string cpuacct = V1Dir(ci::kCpuacct, id);
+  bool v1_usage = TryOpen(cg, kFCpuacctUsage, cpuacct, "cpuacct.usage");
+  if (v1_usage) {
+    bool split = TryOpen(cg, kFCpuacctUsageUser, cpuacct, "cpuacct.usage_user") &&
+                 TryOpen(cg, kFCpuacctUsageSys, cpuacct, "cpuacct.usage_sys");
+    if (!split) TryOpen(cg, kFCpuacctStat, cpuacct, "cpuacct.stat");
+  }
+  bool v1_cfs = TryOpen(cg, kFCpuStatV1, V1Dir(ci::kCpu, id), "cpu.stat");
+  if (!v2.empty()) {
+    cg.v2_cpu_usage = !v1_usage;
+    // nr_periods/throttling exist in v2 cpu.stat only with the cpu
+    // controller enabled for this cgroup, which is when cpu.max exists.
+    cg.v2_cfs = !v1_cfs && ci::FileExists(v2 + "/cpu.max");
+    if (cg.v2_cpu_usage || cg.v2_cfs) TryOpen(cg, kFCpuStatV2, v2, "cpu.stat");
+  }
+
+  const std::string memory = V1Dir(ci::kMemory, id);
+  if (TryOpen(cg, kFMemStatV1, memory, "memory.stat")) {
+    TryOpen(cg, kFMemUsageV1, memory, "memory.usage_in_bytes");
+    TryOpen(cg, kFMemFailcntV1, memory, "memory.failcnt");
+    TryOpen(cg, kFOomControlV1, memory, "memory.oom_control");
+  } else if (TryOpen(cg, kFMemStatV2, v2, "memory.stat")) {
+    TryOpen(cg, kFMemCurrentV2, v2, "memory.current");
+    TryOpen(cg, kFMemEventsV2, v2, "memory.events");
+    TryOpen(cg, kFSwapCurrentV2, v2, "memory.swap.current");
+  }
+
+  const std::string blkio = V1Dir(ci::kBlkio, id);
+  bool v1_io = false;
+  for (const char* f : kBlkioBytesFiles) {
+    if ((v1_io = TryOpen(cg, kFBlkioBytesV1, blkio, f))) break;
+  }
+  for (const char* f : kBlkioOpsFiles) {
+    if (TryOpen(cg, kFBlkioOpsV1, blkio, f)) break;
+  }
+  if (!v1_io) TryOpen(cg, kFIoStatV2, v2, "io.stat");
+
+  const std::string pids = V1Dir(ci::kPids, id);
+  if (!TryOpen(cg, kFPidsCurrent, pids, "pids.current")) {
+    TryOpen(cg, kFPidsCurrent, v2, "pids.current");
+  }
+  // The process list is the same in every hierarchy; take the first one.
+  for (Controller c : {ci::kPids, ci::kCpu, ci::kCpuacct, ci::kMemory}) {
+    if (TryOpen(cg, kFProcs, V1Dir(c, id), "cgroup.procs")) break;
+  }
+  TryOpen(cg, kFProcs, v2, "cgroup.procs");
+
+  TryOpen(cg, kFCpuPressure, v2, "cpu.pressure");
+  TryOpen(cg, kFMemPressure, v2, "memory.pressure");
+  TryOpen(cg, kFIoPressure, v2, "io.pressure");
+
+  std::sort(cg.files.begin(), cg.files.end(),
+            [](const OpenFile& a, const OpenFile& b) { return a.kind < b.kind; });
+}
+
+void CgroupCollectorImpl::InternScalarSeries(Cgroup& cg) {
+  auto want = [&](Metric m, bool have) {
+    if (!have || cg.series[m] != kNoSeries) return;
+    Labels extra;
+    if (m == ci::kCpuUsage) extra.push_back({"cpu", "total"});
+    cg.series[m] = pipeline_.Intern(metrics_[m], cg.entity, std::move(extra));
+  };
+  bool v2_cpu = cg.Has(kFCpuStatV2);
+  bool v2_usage = v2_cpu && cg.v2_cpu_usage;
+  bool cfs = cg.Has(kFCpuStatV1) || (v2_cpu && cg.v2_cfs);
+  want(ci::kCpuUsage, cg.Has(kFCpuacctUsage) || v2_usage);
+  bool split = cg.Has(kFCpuacctUsageUser) || cg.Has(kFCpuacctStat) || v2_usage;
+  want(ci::kCpuUser, split);
+  want(ci::kCpuSystem, split);
+  want(ci::kCfsPeriods, cfs);
+  want(ci::kCfsThrottledPeriods, cfs);
+  want(ci::kCfsThrottledSeconds, cfs);
+  bool usage = cg.Has(kFMemUsageV1) || cg.Has(kFMemCurrentV2);
+  bool stat = cg.Has(kFMemStatV1) || cg.Has(kFMemStatV2);
+  want(ci::kMemUsage, usage);
+  want(ci::kWorkingSet, usage && stat);
+  want(ci::kRss, stat);
+  want(ci::kCache, stat);
+  want(ci::kMappedFile, stat);
+  want(ci::kSwap, cg.Has(kFMemStatV1) || cg.Has(kFSwapCurrentV2));
+  want(ci::kFailcnt, cg.Has(kFMemFailcntV1) || cg.Has(kFMemEventsV2));
+  want(ci::kOomEvents, cg.Has(kFOomControlV1) || cg.Has(kFMemEventsV2));
+  want(ci::kThreads, cg.Has(kFPidsCurrent));
+  want(ci::kProcesses, cg.Has(kFProcs));
+  want(ci::kPsiCpuWaiting, cg.Has(kFCpuPressure));
+  want(ci::kPsiCpuStalled, cg.Has(kFCpuPressure));
+  want(ci::kPsiMemWaiting, cg.Has(kFMemPressure));
+  want(ci::kPsiMemStalled, cg.Has(kFMemPressure));
+  want(ci::kPsiIoWaiting, cg.Has(kFIoPressure));
+  want(ci::kPsiIoStalled, cg.Has(kFIoPressure));
+}
+
+void CgroupCollectorImpl::SetSpec(Cgroup& cg, Metric m, bool known, double value) {
+  if (!known) {
+    if (cg.series[m] != kNoSeries) {
+      pipeline_.Release(cg.series[m]);
+      cg.series[m] = kNoSeries;
+    }
+    return;
+  }
+  if (cg.series[m] == kNoSeries) cg.series[m] = pipeline_.Intern(metrics_[m], cg.entity);
+  cg.spec[m] = value;
+}
+
+// Spec files change only when the kubelet resizes a pod, so they are read at
+// rescan (open, read, close) rather than kept open.
+void CgroupCollectorImpl::ReadSpec(Cgroup& cg) {
+  const std::string& id = cg.identity.id;
+  const std::string v2 = V2Dir(id);
+  auto read = [](const std::string& dir, const char* file) -> std::string {
+    if (dir.empty()) return {};
+    absl::StatusOr<std::string> s = ci::ReadFileToString(absl::StrCat(dir, "/", file));
+    return s.ok() ? *std::move(s) : std::string();
+  };
+
+  // CPU: cAdvisor exports quota only when set, period and shares always.
+  bool quota_known = false, period_known = false, shares_known = false;
+  double quota = 0, period = 0, shares = 0;
+  const std::string cpu = V1Dir(ci::kCpu, id);
+  std::string text;
+  if (!cpu.empty() && !(text = read(cpu, "cpu.cfs_quota_us")).empty()) {
+    int64_t q;
+    if (ci::ParseI64(text, &q) && q > 0) {
+      quota_known = true;
+      quota = static_cast<double>(q);
+    }
+    uint64_t v;
+    if (ci::ParseU64(read(cpu, "cpu.cfs_period_us"), &v)) {
+      period_known = true;
+      period = static_cast<double>(v);
+    }
+    if (ci::ParseU64(read(cpu, "cpu.shares"), &v)) {
+      shares_known = true;
+      shares = static_cast<double>(v);
+    }
+  } else if (!v2.empty() && !(text = read(v2, "cpu.max")).empty()) {
+    ci::CpuMax cm;
+    if (ci::ParseCpuMax(text, &cm)) {
+      period_known = true;
+      period = static_cast<double>(cm.period_us);
+      quota_known = !cm.unlimited;
+      quota = static_cast<double>(cm.quota_us);
+    }
+    uint64_t w;
+    if (ci::ParseU64(read(v2, "cpu.weight"), &w) && w >= 1) {
+      // cAdvisor's inverse of runc's shares->weight mapping
+      // (weight = 1 + (shares-2)*9999/262142), so v2 shares match v1 ones.
+      shares_known = true;
+      shares = static_cast<double>(2 + ((w - 1) * 262142) / 9999);
+    }
+  }
+  SetSpec(cg, ci::kSpecCpuQuota, quota_known, quota);
+  SetSpec(cg, ci::kSpecCpuPeriod, period_known, period);
+  SetSpec(cg, ci::kSpecCpuShares, shares_known, shares);
+
+  // Memory limit: 0 when unlimited, as cAdvisor exports it.
+  bool limit_known = false;
+  double limit = 0;
+  const std::string memory = V1Dir(ci::kMemory, id);
+  uint64_t v;
+  bool is_max = false;
+  if (!memory.empty() && ci::ParseU64(read(memory, "memory.limit_in_bytes"), &v)) {
+    limit_known = true;
+    limit = v >= kV1Unlimited ? 0 : static_cast<double>(v);
+  } else if (!v2.empty() && ci::ParseU64OrMax(read(v2, "memory.max"), &v, &is_max)) {
+    limit_known = true;
+    limit = is_max ? 0 : static_cast<double>(v);
+  }
+  SetSpec(cg, ci::kSpecMemLimit, limit_known, limit);
+
+  // pids.max: "max" is 0 ("infinity if value is zero" in cAdvisor's help).
+  bool tmax_known = false;
+  double tmax = 0;
+  const std::string pids = V1Dir(ci::kPids, id);
+  for (const std::string& dir : {pids, v2}) {
+    if (dir.empty()) continue;
+    if (ci::ParseU64OrMax(read(dir, "pids.max"), &v, &is_max)) {
+      tmax_known = true;
+      tmax = is_max ? 0 : static_cast<double>(v);
+      break;
+    }
+  }
+  SetSpec(cg, ci::kThreadsMax, tmax_known, tmax);
+}
+
+void CgroupCollectorImpl::LoadDeviceNames() {
+  absl::StatusOr<std::string> text = ci::ReadFileToString(options_.proc_root + "/diskstats");
+  if (!text.ok()) return;  // names fall back to MAJ:MIN
+  device_names_.clear();
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    uint32_t major, minor;
+    std::string_view name;
+    if (ci::ParseDiskstatsLine(line, &major, &minor, &name)) {
+      device_names_[(uint64_t{major} << 32) | minor] =
+          absl::StrCat("/dev/", absl::string_view(name.data(), name.size()));
+    }
+  }
+}
+
+// Linear search: a container sees a handful of devices. Interning happens
+// only the first time a device shows up in this cgroup.
+DeviceSeries& CgroupCollectorImpl::DeviceFor(Cgroup& cg, uint32_t major, uint32_t minor) {
+  for (DeviceSeries& d : cg.devices) {
+    if (d.major == major && d.minor == minor) return d;
+  }
+  DeviceSeries d;
+  d.major = major;
+  d.minor = minor;
+  std::string name;
+  if (auto it = device_names_.find((uint64_t{major} << 32) | minor); it != device_names_.end()) {
+    name = it->second;
+  } else {
+    name = absl::StrCat(major, ":", minor);
+  }
+  auto intern = [&](Metric m, Labels extra) {
+    return pipeline_.Intern(metrics_[m], cg.entity, std::move(extra));
+  };
+  d.reads_bytes = intern(ci::kFsReadsBytes, {{"device", name}});
+  d.writes_bytes = intern(ci::kFsWritesBytes, {{"device", name}});
+  d.reads = intern(ci::kFsReads, {{"device", name}});
+  d.writes = intern(ci::kFsWrites, {{"device", name}});
+  std::string maj = absl::StrCat(major), min = absl::StrCat(minor);
+  d.blkio_read = intern(ci::kBlkioDeviceUsage,
+                        {{"device", name}, {"major", maj}, {"minor", min}, {"operation", "Read"}});
+  d.blkio_write = intern(ci::kBlkioDeviceUsage, {{"device", name},
+                                                 {"major", maj},
+                                                 {"minor", min},
+                                                 {"operation", "Write"}});
+  cg.devices.push_back(d);
+  return cg.devices.back();
+}
+
+void CgroupCollectorImpl::ParseFile(Cgroup& cg, FileKind kind, std::string_view text,
+                                    CollectStats& stats) {
+  bool ok = true;
+  uint64_t v = 0;
+  uint64_t vals[10];
+  uint64_t found = 0;
+  auto has = [&](int i) { return (found >> i) & 1; };
+  auto d = [](uint64_t x) { return static_cast<double>(x); };
+  switch (kind) {
+    case kFCpuacctUsage:
+      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kCpuUsage, d(v) * kNsToS);
+      break;
+    case kFCpuacctUsageUser:
+      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kCpuUser, d(v) * kNsToS);
+      break;
+    case kFCpuacctUsageSys:
+      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kCpuSystem, d(v) * kNsToS);
+      break;
+    case kFCpuacctStat:
+      ok = ci::ParseKeyedU64(text, kCpuacctStatKeys, vals, &found);
+      if (has(0)) Set(cg, ci::kCpuUser, d(vals[0]) * kTickToS);
+      if (has(1)) Set(cg, ci::kCpuSystem, d(vals[1]) * kTickToS);
+      break;
+    case kFCpuStatV1:
+      ok = ci::ParseKeyedU64(text, kCpuStatV1Keys, vals, &found);
+      if (has(0)) Set(cg, ci::kCfsPeriods, d(vals[0]));
+      if (has(1)) Set(cg, ci::kCfsThrottledPeriods, d(vals[1]));
+      if (has(2)) Set(cg, ci::kCfsThrottledSeconds, d(vals[2]) * kNsToS);
+      break;
+    case kFCpuStatV2:
+      ok = ci::ParseKeyedU64(text, kCpuStatV2Keys, vals, &found);
+      if (cg.v2_cpu_usage) {
+        if (has(0)) Set(cg, ci::kCpuUsage, d(vals[0]) * kUsToS);
+        if (has(1)) Set(cg, ci::kCpuUser, d(vals[1]) * kUsToS);
+        if (has(2)) Set(cg, ci::kCpuSystem, d(vals[2]) * kUsToS);
+      }
+      if (cg.v2_cfs) {
+        if (has(3)) Set(cg, ci::kCfsPeriods, d(vals[3]));
+        if (has(4)) Set(cg, ci::kCfsThrottledPeriods, d(vals[4]));
+        if (has(5)) Set(cg, ci::kCfsThrottledSeconds, d(vals[5]) * kUsToS);
+      }
+      break;
+    case kFMemUsageV1:
+    case kFMemCurrentV2:
+      if ((ok = ci::ParseU64(text, &v))) {
+        Set(cg, ci::kMemUsage, d(v));
+        cg.mem_usage = d(v);
+        cg.have_mem_usage = true;
+      }
+      break;
+    case kFMemFailcntV1:
+      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kFailcnt, d(v));
+      break;
+    case kFMemStatV1: {
+      ok = ci::ParseKeyedU64(text, kMemStatV1Keys, vals, &found);
+      // Index i is the hierarchical total_* value, i + 5 the local fallback.
+      auto pick = [&](int i) { return has(i) ? i : has(i + 5) ? i + 5 : -1; };
+      constexpr Metric kTargets[] = {ci::kRss, ci::kCache, ci::kSwap, ci::kMappedFile};
+      for (int i = 0; i < 4; ++i) {
+        if (int at = pick(i); at >= 0) Set(cg, kTargets[i], d(vals[at]));
+      }
+      if (int at = pick(4); at >= 0 && cg.have_mem_usage) {
+        // cAdvisor: working set = usage - inactive_file, floored at 0.
+        double inactive = d(vals[at]);
+        Set(cg, ci::kWorkingSet, cg.mem_usage > inactive ? cg.mem_usage - inactive : 0);
+      }
+      break;
+    }
+    case kFMemStatV2:
+      ok = ci::ParseKeyedU64(text, kMemStatV2Keys, vals, &found);
+      if (has(0)) Set(cg, ci::kRss, d(vals[0]));
+      if (has(1)) Set(cg, ci::kCache, d(vals[1]));
+      if (has(2)) Set(cg, ci::kMappedFile, d(vals[2]));
+      if (has(3) && cg.have_mem_usage) {
+        double inactive = d(vals[3]);
+        Set(cg, ci::kWorkingSet, cg.mem_usage > inactive ? cg.mem_usage - inactive : 0);
+      }
+      break;
+    case kFOomControlV1:
+      ok = ci::ParseKeyedU64(text, kOomControlKeys, vals, &found);
+      if (has(0)) Set(cg, ci::kOomEvents, d(vals[0]));
+      break;
+    case kFMemEventsV2:
+      ok = ci::ParseKeyedU64(text, kMemEventsKeys, vals, &found);
+      if (has(0)) Set(cg, ci::kFailcnt, d(vals[0]));
+      if (has(1)) Set(cg, ci::kOomEvents, d(vals[1]));
+      break;
+    case kFSwapCurrentV2:
+      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kSwap, d(v));
+      break;
+    case kFBlkioBytesV1:
+      ok = ci::ParseBlkio(text, [&](const ci::BlkioDevice& dev) {
+        DeviceSeries& s = DeviceFor(cg, dev.major, dev.minor);
+        pipeline_.Set(s.reads_bytes, d(dev.read));
+        pipeline_.Set(s.writes_bytes, d(dev.write));
+        pipeline_.Set(s.blkio_read, d(dev.read));
+        pipeline_.Set(s.blkio_write, d(dev.write));
+      });
+      break;
+    case kFBlkioOpsV1:
+      ok = ci::ParseBlkio(text, [&](const ci::BlkioDevice& dev) {
+        DeviceSeries& s = DeviceFor(cg, dev.major, dev.minor);
+        pipeline_.Set(s.reads, d(dev.read));
+        pipeline_.Set(s.writes, d(dev.write));
+      });
+      break;
+    case kFIoStatV2:
+      ok = ci::ParseIoStat(text, [&](const ci::IoStatDevice& dev) {
+        DeviceSeries& s = DeviceFor(cg, dev.major, dev.minor);
+        pipeline_.Set(s.reads_bytes, d(dev.rbytes));
+        pipeline_.Set(s.writes_bytes, d(dev.wbytes));
+        pipeline_.Set(s.reads, d(dev.rios));
+        pipeline_.Set(s.writes, d(dev.wios));
+        pipeline_.Set(s.blkio_read, d(dev.rbytes));
+        pipeline_.Set(s.blkio_write, d(dev.wbytes));
+      });
+      break;
+    case kFPidsCurrent:
+      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kThreads, d(v));
+      break;
+    case kFProcs:
+      Set(cg, ci::kProcesses, d(ci::CountLines(text)));
+      break;
+    case kFCpuPressure:
+    case kFMemPressure:
+    case kFIoPressure: {
+      ci::Pressure p;
+      ok = ci::ParsePressure(text, &p);
+      int base = ci::kPsiCpuWaiting + 2 * (kind - kFCpuPressure);
+      if (p.has_some) Set(cg, static_cast<Metric>(base), d(p.some_total_us) * kUsToS);
+      if (p.has_full) Set(cg, static_cast<Metric>(base + 1), d(p.full_total_us) * kUsToS);
+      break;
+    }
+    case kNumFileKinds:
+      break;
+  }
+  if (!ok) ++stats.parse_errors;
+}
+
+void CgroupCollectorImpl::ReadCgroup(Cgroup& cg, CollectStats& stats) {
+  cg.have_mem_usage = false;
+  for (OpenFile& f : cg.files) {
+    ssize_t n = ci::PreadAll(f.fd.get(), &buf_);
+    if (n < 0) {
+      int err = static_cast<int>(-n);
+      if (ci::IsGoneErrno(err)) {
+        // rmdir'ed under us (pod deleted): normal churn, not an error.
+        LogDebug("cgroup ", cg.identity.id, " removed (", kFileNames[f.kind], ": ",
+                 strerror(err), ")");
+        cg.gone = true;
+        return;
+      }
+      ++stats.read_errors;
+      uint32_t bit = uint32_t{1} << f.kind;
+      if (!(cg.logged_errors & bit)) {
+        cg.logged_errors |= bit;
+        LogWarn("cgroup ", cg.identity.id, ": read ", kFileNames[f.kind], ": ", strerror(err),
+                " (logged once per cgroup and file)");
+      }
+      continue;
+    }
+    ++stats.files_read;
+    ParseFile(cg, f.kind, std::string_view(buf_.data(), static_cast<size_t>(n)), stats);
+  }
+  for (int m = ci::kFirstSpecMetric; m < ci::kNumScalarMetrics; ++m) {
+    pipeline_.Set(cg.series[m], cg.spec[m]);
+  }
+}
+
+void CgroupCollectorImpl::Drop(Cgroup& cg) {
+  pipeline_.RemoveEntity(cg.entity);
+  cg.files.clear();  // closes the fds
+}
+
+void CgroupCollectorImpl::Rescan() {
+  last_rescan_ = absl::Now();
+  ci::Discovery found = ci::DiscoverCgroups(layout_, options_.max_depth);
+  LoadDeviceNames();
+  // Index of the current set by id, rebuilt here so the per-cycle path keeps
+  // a plain vector.
+  absl::flat_hash_map<std::string_view, size_t> have;
+  have.reserve(cgroups_.size());
+  for (size_t i = 0; i < cgroups_.size(); ++i) have[cgroups_[i]->identity.id] = i;
+  std::vector<bool> seen(cgroups_.size(), false);
+  std::vector<std::unique_ptr<Cgroup>> added;
+  for (const std::string& id : found.ids) {
+    if (auto it = have.find(id); it != have.end()) {
+      seen[it->second] = true;
+      continue;
+    }
+    auto cg = std::make_unique<Cgroup>();
+    cg->identity = ci::IdentifyCgroup(id);
+    cg->entity = pipeline_.AddEntity(LabelsFor(cg->identity));
+    OpenFiles(*cg);
+    InternScalarSeries(*cg);
+    ReadSpec(*cg);
+    added.push_back(std::move(cg));
+  }
+  for (size_t i = 0; i < cgroups_.size(); ++i) {
+    Cgroup& cg = *cgroups_[i];
+    if (!seen[i]) {
+      LogDebug("cgroup ", cg.identity.id, " no longer present; dropping");
+      cg.gone = true;
+      continue;
+    }
+    if (cg.reopen_rescans_left > 0) {
+      --cg.reopen_rescans_left;
+      OpenFiles(cg);
+      InternScalarSeries(cg);
+    }
+    pipeline_.SetEntityLabels(cg.entity, LabelsFor(cg.identity));
+    ReadSpec(cg);
+  }
+  for (auto& cg : cgroups_) {
+    if (cg->gone) Drop(*cg);
+  }
+  std::erase_if(cgroups_, [](const std::unique_ptr<Cgroup>& cg) { return cg->gone; });
+  for (auto& cg : added) cgroups_.push_back(std::move(cg));
+}
+
+absl::Status CgroupCollectorImpl::Collect(pipeline::Pipeline& pipeline, CollectStats& stats) {
+  if (&pipeline != &pipeline_) {
+    return absl::InvalidArgumentError("cgroup collector: Collect() on a different pipeline");
+  }
+  if (absl::Now() - last_rescan_ >= options_.rescan_interval) Rescan();
+  bool any_gone = false;
+  for (auto& cg : cgroups_) {
+    ReadCgroup(*cg, stats);
+    if (cg->gone) {
+      Drop(*cg);
+      any_gone = true;
+    }
+  }
+  if (any_gone) {
+    std::erase_if(cgroups_, [](const std::unique_ptr<Cgroup>& cg) { return cg->gone; });
+  }
+  stats.read_errors += open_errors_;
+  open_errors_ = 0;
+  stats.containers = cgroups_.size();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CgroupCollector>> NewCgroupCollector(
+    const CgroupOptions& options, pipeline::Pipeline& pipeline) {
+  absl::StatusOr<Layout> layout = ci::DetectLayout(options.cgroup_root, options.proc_root);
+  if (!layout.ok()) return layout.status();
+  absl::StatusOr<ci::MetricIds> metrics = ci::RegisterCgroupMetrics(pipeline);
+  if (!metrics.ok()) return metrics.status();
+  LogInfo("cgroup: ", ci::ModeName(layout->mode), " hierarchy under ", options.cgroup_root);
+  auto collector = std::make_unique<CgroupCollectorImpl>(options, *std::move(layout),
+                                                         *metrics, pipeline);
+  collector->Rescan();
+  return std::unique_ptr<CgroupCollector>(std::move(collector));
+}
+
+}  // namespace nodepulse::collectors

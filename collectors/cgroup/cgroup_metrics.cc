@@ -1,0 +1,113 @@
+#include "cgroup_metrics.h"
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace nodepulse::collectors::cgroup_internal {
+
+namespace {
+
+using pipeline::MetricKind;
+using pipeline::MetricSpec;
+
+// history=true for what the health page and autoscaler chart: CPU rate and
+// throttling, working set, RSS, I/O bytes and PSI (DESIGN.md "Tiers").
+const std::vector<MetricSpec>& Specs() {
+  static const std::vector<MetricSpec>* specs = new std::vector<MetricSpec>{
+      {"container_cpu_usage_seconds_total", "Cumulative cpu time consumed in seconds.",
+       MetricKind::kCounter, true},
+      {"container_cpu_user_seconds_total", "Cumulative user cpu time consumed in seconds.",
+       MetricKind::kCounter, false},
+      {"container_cpu_system_seconds_total", "Cumulative system cpu time consumed in seconds.",
+       MetricKind::kCounter, false},
+      {"container_cpu_cfs_periods_total", "Number of elapsed enforcement period intervals.",
+       MetricKind::kCounter, true},
+      {"container_cpu_cfs_throttled_periods_total", "Number of throttled period intervals.",
+       MetricKind::kCounter, true},
+      {"container_cpu_cfs_throttled_seconds_total",
+       "Total time duration the container has been throttled.", MetricKind::kCounter, true},
+      {"container_memory_usage_bytes",
+       "Current memory usage in bytes, including all memory regardless of when it was "
+       "accessed",
+       MetricKind::kGauge, false},
+      {"container_memory_working_set_bytes", "Current working set in bytes.",
+       MetricKind::kGauge, true},
+      {"container_memory_rss", "Size of RSS in bytes.", MetricKind::kGauge, true},
+      {"container_memory_cache", "Number of bytes of page cache memory.", MetricKind::kGauge,
+       false},
+      {"container_memory_swap", "Container swap usage in bytes.", MetricKind::kGauge, false},
+      {"container_memory_mapped_file", "Size of memory mapped files in bytes.",
+       MetricKind::kGauge, false},
+      {"container_memory_failcnt", "Number of memory usage hits limits", MetricKind::kCounter,
+       false},
+      {"container_oom_events_total", "Count of out of memory events observed for the container",
+       MetricKind::kCounter, false},
+      {"container_threads", "Number of threads running inside the container",
+       MetricKind::kGauge, false},
+      {"container_processes", "Number of processes running inside the container.",
+       MetricKind::kGauge, false},
+      {"container_pressure_cpu_waiting_seconds_total",
+       "Total time duration tasks in the container have waited due to CPU congestion.",
+       MetricKind::kCounter, true},
+      {"container_pressure_cpu_stalled_seconds_total",
+       "Total time duration no tasks in the container could make progress due to CPU "
+       "congestion.",
+       MetricKind::kCounter, true},
+      {"container_pressure_memory_waiting_seconds_total",
+       "Total time duration tasks in the container have waited due to memory congestion.",
+       MetricKind::kCounter, true},
+      {"container_pressure_memory_stalled_seconds_total",
+       "Total time duration no tasks in the container could make progress due to memory "
+       "congestion.",
+       MetricKind::kCounter, true},
+      {"container_pressure_io_waiting_seconds_total",
+       "Total time duration tasks in the container have waited due to IO congestion.",
+       MetricKind::kCounter, true},
+      {"container_pressure_io_stalled_seconds_total",
+       "Total time duration no tasks in the container could make progress due to IO "
+       "congestion.",
+       MetricKind::kCounter, true},
+      {"container_spec_cpu_quota", "CPU quota of the container.", MetricKind::kGauge, false},
+      {"container_spec_cpu_period", "CPU period of the container.", MetricKind::kGauge, false},
+      {"container_spec_cpu_shares", "CPU share of the container.", MetricKind::kGauge, false},
+      {"container_spec_memory_limit_bytes", "Memory limit for the container.",
+       MetricKind::kGauge, false},
+      {"container_threads_max",
+       "Maximum number of threads allowed inside the container, infinity if value is zero",
+       MetricKind::kGauge, false},
+      {"container_fs_reads_bytes_total", "Cumulative count of bytes read", MetricKind::kCounter,
+       true},
+      {"container_fs_writes_bytes_total", "Cumulative count of bytes written",
+       MetricKind::kCounter, true},
+      {"container_fs_reads_total", "Cumulative count of reads completed", MetricKind::kCounter,
+       false},
+      {"container_fs_writes_total", "Cumulative count of writes completed",
+       MetricKind::kCounter, false},
+      {"container_blkio_device_usage_total", "Blkio Device bytes usage", MetricKind::kCounter,
+       false},
+  };
+  return *specs;
+}
+
+}  // namespace
+
+const pipeline::MetricSpec& MetricSpecOf(Metric m) { return Specs()[m]; }
+
+absl::StatusOr<MetricIds> RegisterCgroupMetrics(pipeline::Pipeline& pipeline) {
+  static_assert(kNumMetrics == 32, "update Specs() with the Metric enum");
+  MetricIds ids{};
+  for (int m = 0; m < kNumMetrics; ++m) {
+    absl::StatusOr<pipeline::MetricId> id = pipeline.RegisterMetric(Specs()[m]);
+    if (!id.ok()) {
+      return absl::Status(id.status().code(), absl::StrCat("cgroup collector: registering ",
+                                                           Specs()[m].name, ": ",
+                                                           id.status().message()));
+    }
+    ids[m] = *id;
+  }
+  return ids;
+}
+
+}  // namespace nodepulse::collectors::cgroup_internal

@@ -1,0 +1,44 @@
+// Prometheus exposition of pipeline snapshots.
+//
+// SnapshotCollectable is a prometheus::Collectable that turns the latest
+// published pipeline Snapshot into MetricFamily objects, with the series'
+// cAdvisor / node_exporter names and labels. It builds from our own snapshot
+// instead of prometheus::Family<T> so pod series that come and go need no
+// Remove() bookkeeping and exist once in memory (see STYLE.md).
+//
+// Thread-safety: Collect() is const and reads only the published snapshot, so
+// it may run on any number of HTTP threads while collection continues.
+#ifndef NODEPULSE_EXPORTERS_PROMETHEUS_H_
+#define NODEPULSE_EXPORTERS_PROMETHEUS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nodepulse/exporters/http_server.h"
+#include "nodepulse/pipeline/pipeline.h"
+#include "prometheus/collectable.h"
+#include "prometheus/metric_family.h"
+
+namespace nodepulse::exporters {
+
+class SnapshotCollectable : public prometheus::Collectable {
+ public:
+  // `pipeline` must outlive this object.
+  explicit SnapshotCollectable(const pipeline::Pipeline& pipeline) : pipeline_(pipeline) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const pipeline::Pipeline& pipeline_;
+};
+
+// Families from one snapshot (exposed for tests and other exporters).
+std::vector<prometheus::MetricFamily> FamiliesFromSnapshot(const pipeline::Snapshot& snapshot);
+
+// A /metrics handler: the text format (0.0.4) of every collectable, in order,
+// serialized with prometheus-cpp's TextSerializer as its Exposer does.
+Handler MetricsHandler(std::vector<std::weak_ptr<prometheus::Collectable>> collectables);
+
+}  // namespace nodepulse::exporters
+
+#endif  // NODEPULSE_EXPORTERS_PROMETHEUS_H_

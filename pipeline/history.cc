@@ -1,0 +1,303 @@
+#include "internal/history.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace nodepulse::pipeline::internal {
+
+namespace {
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+// Bytes of per-column bookkeeping: live flag, owner generation, previous
+// counter value.
+constexpr size_t kColumnStateBytes = sizeof(uint8_t) + sizeof(uint32_t) + sizeof(double);
+
+int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+}  // namespace
+
+DoubleArray::DoubleArray(size_t n, double fill) : n_(n) {
+  if (n == 0) return;
+  void* p = ::operator new(n * sizeof(double), std::align_val_t(64));
+  p_.reset(static_cast<double*>(p));
+  std::fill(p_.get(), p_.get() + n, fill);
+}
+
+void DoubleArray::Free::operator()(double* p) const {
+  ::operator delete(p, std::align_val_t(64));
+}
+
+size_t History::BytesForCapacity(const std::vector<TierSpec>& tiers, size_t capacity) {
+  size_t per_column = kColumnStateBytes;
+  size_t tags = 0;
+  for (size_t i = 0; i < tiers.size(); ++i) {
+    per_column += (i == 0 ? 1 : 4) * sizeof(double) * tiers[i].slots;
+    tags += sizeof(int64_t) * tiers[i].slots;
+  }
+  return capacity * per_column + tags;
+}
+
+History::History(std::vector<TierSpec> tiers) : tiers_(std::move(tiers)) {
+  tiers_state_.resize(tiers_.size());
+  for (size_t i = 0; i < tiers_.size(); ++i) {
+    Tier& t = tiers_state_[i];
+    t.spec = tiers_[i];
+    t.ratio = i == 0 ? 1 : tiers_[i].step_ms / tiers_[i - 1].step_ms;
+    t.tag.assign(t.spec.slots, -1);
+  }
+}
+
+void History::AddBlock(SeriesId first, bool counter) {
+  absl::MutexLock lock(&mu);
+  const size_t old_cap = capacity_;
+  const size_t cap = old_cap + kBlock;
+  for (size_t i = 0; i < tiers_state_.size(); ++i) {
+    Tier& t = tiers_state_[i];
+    const size_t slots = t.spec.slots;
+    // Copy row by row into the wider layout; new columns start empty with
+    // each array's fold identity (see kernels.h).
+    auto widen = [&](DoubleArray& a, double fill) {
+      DoubleArray b(slots * cap, fill);
+      for (size_t s = 0; s < slots && old_cap > 0; ++s) {
+        std::memcpy(b.data() + s * cap, a.data() + s * old_cap, old_cap * sizeof(double));
+      }
+      a = std::move(b);
+    };
+    if (i == 0) {
+      widen(t.sum, kNaN);
+    } else {
+      widen(t.sum, 0.0);
+      widen(t.count, 0.0);
+      widen(t.min, kInf);
+      widen(t.max, -kInf);
+    }
+  }
+  DoubleArray prev(cap, kNaN);
+  if (old_cap > 0) std::memcpy(prev.data(), prev_value_.data(), old_cap * sizeof(double));
+  prev_value_ = std::move(prev);
+  // reserve() first so each vector holds exactly `cap` (bytes() is exact).
+  live_col_.reserve(cap);
+  live_col_.resize(cap, 0);
+  owner_gen_.reserve(cap);
+  owner_gen_.resize(cap, 0);
+  const uint32_t id_block = first / kBlock;
+  if (block_of_id_block_.size() <= id_block) block_of_id_block_.resize(id_block + 1, kNoColumn);
+  block_of_id_block_[id_block] = static_cast<uint32_t>(block_first_.size());
+  block_first_.push_back(first);
+  block_counter_.push_back(counter ? 1 : 0);
+  capacity_ = cap;
+}
+
+uint32_t History::Column(SeriesId series) const {
+  const uint32_t id_block = series / kBlock;
+  if (id_block >= block_of_id_block_.size() || block_of_id_block_[id_block] == kNoColumn) {
+    return kNoColumn;
+  }
+  return block_of_id_block_[id_block] * kBlock + series % kBlock;
+}
+
+void History::ClearColumn(uint32_t c) {
+  for (size_t i = 0; i < tiers_state_.size(); ++i) {
+    Tier& t = tiers_state_[i];
+    for (size_t s = 0; s < t.spec.slots; ++s) {
+      const size_t at = s * capacity_ + c;
+      if (i == 0) {
+        t.sum.data()[at] = kNaN;
+      } else {
+        t.sum.data()[at] = 0.0;
+        t.count.data()[at] = 0.0;
+        t.min.data()[at] = kInf;
+        t.max.data()[at] = -kInf;
+      }
+    }
+  }
+  prev_value_.data()[c] = kNaN;
+}
+
+void History::AddSeries(SeriesId series, uint32_t generation) {
+  const uint32_t c = Column(series);
+  if (c == kNoColumn) return;
+  absl::MutexLock lock(&mu);
+  // A recycled id's column still holds its previous owner's history.
+  ClearColumn(c);
+  owner_gen_[c] = generation;
+  if (!live_col_[c]) ++live_;
+  live_col_[c] = 1;
+}
+
+void History::RemoveSeries(SeriesId series) {
+  const uint32_t c = Column(series);
+  if (c == kNoColumn || !live_col_[c]) return;
+  absl::MutexLock lock(&mu);
+  live_col_[c] = 0;
+  --live_;
+}
+
+uint32_t History::ColumnOf(SeriesId series, uint32_t generation) const {
+  const uint32_t c = Column(series);
+  if (c == kNoColumn || !live_col_[c] || owner_gen_[c] != generation) return kNoColumn;
+  return c;
+}
+
+void History::Commit(int64_t ts_ms, const double* row) {
+  int64_t r = FloorDiv(ts_ms, tiers_[0].step_ms);
+  // Two cycles in one raw slot, or a clock that stepped back: the later
+  // cycle overwrites the newest slot rather than rewriting older history.
+  if (last_raw_ >= 0 && r < last_raw_) r = last_raw_;
+  // One interval for every counter: the rate is from the previous cycle.
+  const double per_ms = last_raw_ >= 0 && ts_ms > last_commit_ms_
+                            ? 1000.0 / static_cast<double>(ts_ms - last_commit_ms_)
+                            : kNaN;
+  absl::MutexLock lock(&mu);
+  Tier& raw = tiers_state_[0];
+  const size_t slot = RingIndex(0, r);
+  double* dst = raw.sum.data() + slot * capacity_;
+  for (size_t b = 0; b < block_first_.size(); ++b) {
+    const double* src = row + block_first_[b];
+    double* out = dst + b * kBlock;
+    if (block_counter_[b]) {
+      CounterRow(out, src, prev_value_.data() + b * kBlock, per_ms, kBlock);
+    } else {
+      std::memcpy(out, src, kBlock * sizeof(double));
+    }
+  }
+  raw.tag[slot] = r;
+  last_raw_ = r;
+  last_commit_ms_ = ts_ms;
+  for (uint32_t i = 1; i < tiers_state_.size(); ++i) {
+    Tier& t = tiers_state_[i];
+    const int64_t raw_per = t.spec.step_ms / tiers_[0].step_ms;
+    if (t.next_rollup < 0) t.next_rollup = FloorDiv(r, raw_per);
+    // Coarse slot a is complete once its last raw slot (a+1)*raw_per-1 has
+    // been committed; rolling up eagerly then (not at the next slot's first
+    // cycle) makes the slot visible one cycle sooner. A jump over several
+    // slots (agent paused) rolls each of them, but never more than the ring
+    // holds.
+    const int64_t complete = FloorDiv(r + 1, raw_per) - 1;
+    t.next_rollup = std::max(t.next_rollup, complete - static_cast<int64_t>(t.spec.slots) + 1);
+    for (; t.next_rollup <= complete; ++t.next_rollup) Rollup(i, t.next_rollup);
+  }
+}
+
+void History::Rollup(uint32_t i, int64_t a) {
+  Tier& t = tiers_state_[i];
+  const Tier& src = tiers_state_[i - 1];
+  const size_t slot = RingIndex(i, a);
+  const size_t at = slot * capacity_;
+  Acc acc{t.sum.data() + at, t.count.data() + at, t.min.data() + at, t.max.data() + at,
+          nullptr};
+  ResetAcc(acc, capacity_);
+  if (i == 1) {
+    raw_rows_.clear();
+    for (int64_t b = a * t.ratio; b < (a + 1) * t.ratio; ++b) {
+      const size_t s = RingIndex(0, b);
+      if (src.tag[s] == b) raw_rows_.push_back(src.sum.data() + s * capacity_);
+    }
+    FoldRaw(raw_rows_.data(), raw_rows_.size(), capacity_, acc);
+  } else {
+    coarse_rows_.clear();
+    for (int64_t b = a * t.ratio; b < (a + 1) * t.ratio; ++b) {
+      const size_t s = RingIndex(i - 1, b);
+      if (src.tag[s] != b) continue;
+      const size_t o = s * capacity_;
+      coarse_rows_.push_back(
+          {src.sum.data() + o, src.count.data() + o, src.min.data() + o, src.max.data() + o});
+    }
+    FoldCoarse(coarse_rows_.data(), coarse_rows_.size(), capacity_, acc);
+  }
+  t.tag[slot] = a;
+}
+
+bool History::Valid(const Segment& s) const {
+  return tiers_state_[s.tier].tag[RingIndex(s.tier, s.abs)] == s.abs;
+}
+
+const double* History::RawRow(int64_t abs) const {
+  return tiers_state_[0].sum.data() + RingIndex(0, abs) * capacity_;
+}
+
+CoarseRow History::Coarse(uint32_t tier, int64_t abs) const {
+  const Tier& t = tiers_state_[tier];
+  const size_t o = RingIndex(tier, abs) * capacity_;
+  return {t.sum.data() + o, t.count.data() + o, t.min.data() + o, t.max.data() + o};
+}
+
+void History::PlanSlot(uint32_t tier, int64_t abs, int64_t r,
+                       std::vector<Segment>* out) const {
+  if (abs < 0) return;
+  const Tier& t = tiers_state_[tier];
+  const int64_t raw_per = t.spec.step_ms / tiers_[0].step_ms;
+  // A slot reaching past r (the reader's snapshot) would mix in samples the
+  // snapshot does not have yet; split it like a slot not rolled up.
+  const bool complete_at_r = (abs + 1) * raw_per - 1 <= r;
+  if (complete_at_r && t.tag[RingIndex(tier, abs)] == abs) {
+    out->push_back({tier, abs});
+    return;
+  }
+  if (tier == 0) return;
+  // Not rolled up (still filling, or the writer skipped it): ask the finer
+  // tier, but only for slots it can still hold and that are not newer than r.
+  const Tier& f = tiers_state_[tier - 1];
+  const int64_t raw_per_fine = f.spec.step_ms / tiers_[0].step_ms;
+  const int64_t newest_fine = FloorDiv(r, raw_per_fine);
+  const int64_t oldest_fine =
+      FloorDiv(last_raw_, raw_per_fine) - static_cast<int64_t>(f.spec.slots) + 1;
+  for (int64_t b = abs * t.ratio; b < (abs + 1) * t.ratio; ++b) {
+    if (b < oldest_fine) continue;
+    if (b > newest_fine) break;
+    PlanSlot(tier - 1, b, r, out);
+  }
+}
+
+int64_t History::RawSlotOf(int64_t ts_ms) const {
+  if (last_raw_ < 0) return -1;
+  return std::min(FloorDiv(ts_ms, tiers_[0].step_ms), last_raw_);
+}
+
+absl::Status History::Plan(int64_t ts_ms, int64_t window_ms, uint32_t* tier_out,
+                           std::vector<Segment>* out) const {
+  out->clear();
+  uint32_t j = 0;
+  for (; j < tiers_.size(); ++j) {
+    if (window_ms > 0 && window_ms % tiers_[j].step_ms == 0 && window_ms <= tiers_[j].span_ms()) {
+      break;
+    }
+  }
+  if (j == tiers_.size()) {
+    std::string allowed;
+    for (const TierSpec& t : tiers_) {
+      absl::StrAppend(&allowed, allowed.empty() ? "" : ", ", "multiples of ",
+                      FormatDuration(t.step_ms), " up to ", FormatDuration(t.span_ms()));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "window ", FormatDuration(window_ms), " not served by any tier; allowed: ", allowed));
+  }
+  if (tier_out != nullptr) *tier_out = j;
+  absl::ReaderMutexLock lock(&mu);
+  // The snapshot's raw slot, never newer than what was committed.
+  const int64_t r = RawSlotOf(ts_ms);
+  if (r < 0) return absl::OkStatus();
+  const int64_t raw_per = tiers_[j].step_ms / tiers_[0].step_ms;
+  const int64_t newest = FloorDiv(r, raw_per);
+  const int64_t k = window_ms / tiers_[j].step_ms;
+  for (int64_t a = newest - k + 1; a <= newest; ++a) PlanSlot(j, a, r, out);
+  return absl::OkStatus();
+}
+
+size_t History::ReadBudget(const std::vector<Segment>& segs) const {
+  size_t units = 0;
+  for (const Segment& s : segs) units += s.tier == 0 ? 1 : 4;
+  size_t cols = capacity_ / std::max<size_t>(units, 1);
+  cols -= cols % kFoldBlock;
+  return std::max(cols, kFoldBlock);
+}
+
+}  // namespace nodepulse::pipeline::internal

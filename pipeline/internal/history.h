@@ -1,0 +1,178 @@
+// History: the time-major rings of every history series, one per tier.
+//
+// Tier 0 (raw) keeps one value per column per slot; later tiers keep four
+// parallel rows per slot (sum, count, min, max) rolled up from the tier
+// before. Each slot carries a tag, the absolute slot number (timestamp /
+// step) it holds, so readers can tell a slot that was never written, or was
+// overwritten since they planned, from a valid one.
+//
+// Columns come in blocks of kBlock, one per block of SeriesIds: the
+// Pipeline hands out ids in blocks of one kind (latest-only, history gauge,
+// history counter), so a history block's ids are contiguous in the cycle
+// row and committing it is a memcpy (gauges) or one contiguous vector pass
+// (counters), never a per-value gather. Ring rows hold history blocks only.
+//
+// Memory: each history block adds kBlock columns to every ring, allocated
+// then; nothing per sample. bytes() is exact (BytesForCapacity, tested
+// against a golden formula).
+//
+// Thread-safety: the collection thread is the only writer. Every mutation
+// takes mu exclusively; the writer reads its own state without the lock.
+// Readers take mu shared, and only for bounded pieces of work: one range of
+// columns over the rows of a window, sized to about one row's worth of
+// values (ReadBudget), so the writer never waits on a reader for longer than
+// it takes to copy a row.
+#ifndef NODEPULSE_PIPELINE_INTERNAL_HISTORY_H_
+#define NODEPULSE_PIPELINE_INTERNAL_HISTORY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "kernels.h"
+#include "nodepulse/pipeline/retention.h"
+#include "nodepulse/pipeline/snapshot.h"
+
+namespace nodepulse::pipeline::internal {
+
+// 64-byte aligned, never-resized array of doubles (rows start on a cache
+// line when the column capacity is a multiple of 8).
+class DoubleArray {
+ public:
+  DoubleArray() = default;
+  explicit DoubleArray(size_t n, double fill);
+  double* data() { return p_.get(); }
+  const double* data() const { return p_.get(); }
+  size_t size() const { return n_; }
+
+ private:
+  struct Free {
+    void operator()(double* p) const;
+  };
+  std::unique_ptr<double[], Free> p_;
+  size_t n_ = 0;
+};
+
+class History {
+ public:
+  static constexpr uint32_t kBlock = 1024;
+  static constexpr uint32_t kNoColumn = 0xffffffffu;
+
+  explicit History(std::vector<TierSpec> tiers);
+  History(const History&) = delete;
+  History& operator=(const History&) = delete;
+
+  // Bytes held for `capacity` columns with these tiers: the golden formula.
+  static size_t BytesForCapacity(const std::vector<TierSpec>& tiers, size_t capacity);
+
+  // ---- collection thread ----
+  // Adds kBlock columns for SeriesIds [first, first + kBlock); `first` is a
+  // multiple of kBlock. Counter blocks store rates (kernels.h CounterRow).
+  void AddBlock(SeriesId first, bool counter);
+  // `series` (in a history block) starts a new life: its column is emptied
+  // in every tier and tagged with `generation` for readers.
+  void AddSeries(SeriesId series, uint32_t generation);
+  void RemoveSeries(SeriesId series);
+  // Writes the raw slot for ts_ms from `row` (the cycle row, by SeriesId,
+  // covering every history block) and rolls up every coarse slot that is now
+  // complete.
+  void Commit(int64_t ts_ms, const double* row);
+  size_t bytes() const { return BytesForCapacity(tiers_, capacity_); }
+  // Block tables (not per column; left out of the golden formula).
+  size_t index_bytes() const {
+    return block_of_id_block_.capacity() * sizeof(uint32_t) +
+           block_first_.capacity() * sizeof(SeriesId) + block_counter_.capacity();
+  }
+  uint32_t live_columns() const { return live_; }
+  const std::vector<TierSpec>& tiers() const { return tiers_; }
+
+  // ---- readers (any thread) ----
+  // A piece of a window: one slot of one tier, oldest first.
+  struct Segment {
+    uint32_t tier;
+    int64_t abs;  // absolute slot number in that tier
+  };
+  // Plans a window of `window_ms` ending at the cycle of ts_ms: the newest
+  // ceil(window/step) slots of the finest tier whose step divides the window
+  // and whose span covers it; slots not rolled up yet (the one still filling)
+  // come from the finer tiers. Covers more than window - step and at most
+  // window. Errors: InvalidArgument for a window no tier can serve.
+  // `out` is cleared and reused (no allocation once it has grown).
+  absl::Status Plan(int64_t ts_ms, int64_t window_ms, uint32_t* tier,
+                    std::vector<Segment>* out) const;
+  // r is the reader's newest raw slot (RawSlotOf its snapshot).
+  void PlanSlot(uint32_t tier, int64_t abs, int64_t r, std::vector<Segment>* out) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu);
+  // The raw slot of a snapshot taken at ts_ms; -1 before the first commit.
+  int64_t RawSlotOf(int64_t ts_ms) const ABSL_SHARED_LOCKS_REQUIRED(mu);
+  // Absolute slot of tier `tier` that contains raw slot r.
+  int64_t SlotOf(uint32_t tier, int64_t r) const {
+    return r < 0 ? -1 : r / (tiers_[tier].step_ms / tiers_[0].step_ms);
+  }
+
+  // Shared lock for reader work; see the class comment for the budget.
+  mutable absl::Mutex mu;
+  // Columns a reader may fold per lock hold for a plan of these segments.
+  size_t ReadBudget(const std::vector<Segment>& segs) const ABSL_SHARED_LOCKS_REQUIRED(mu);
+
+  // Reader views (hold mu shared).
+  size_t capacity() const ABSL_SHARED_LOCKS_REQUIRED(mu) { return capacity_; }
+  bool Valid(const Segment& s) const ABSL_SHARED_LOCKS_REQUIRED(mu);
+  const double* RawRow(int64_t abs) const ABSL_SHARED_LOCKS_REQUIRED(mu);
+  CoarseRow Coarse(uint32_t tier, int64_t abs) const ABSL_SHARED_LOCKS_REQUIRED(mu);
+  // The series whose history column `column` holds, kNoSeries if none.
+  SeriesId owner(uint32_t column) const ABSL_SHARED_LOCKS_REQUIRED(mu) {
+    return live_col_[column] ? block_first_[column / kBlock] + column % kBlock : kNoSeries;
+  }
+  uint32_t owner_generation(uint32_t column) const ABSL_SHARED_LOCKS_REQUIRED(mu) {
+    return owner_gen_[column];
+  }
+  // Column of `series` if it still belongs to that generation.
+  uint32_t ColumnOf(SeriesId series, uint32_t generation) const ABSL_SHARED_LOCKS_REQUIRED(mu);
+
+ private:
+  struct Tier {
+    TierSpec spec;
+    int64_t ratio = 1;            // step / previous tier's step
+    std::vector<int64_t> tag;     // by ring slot: absolute slot held, -1 never
+    DoubleArray sum;              // raw tier: the values; else sums
+    DoubleArray count, min, max;  // coarse tiers only
+    int64_t next_rollup = -1;     // oldest absolute slot not rolled up yet
+  };
+
+  uint32_t Column(SeriesId series) const;
+  void ClearColumn(uint32_t column) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void Rollup(uint32_t tier, int64_t abs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  size_t RingIndex(uint32_t tier, int64_t abs) const {
+    return static_cast<size_t>(abs % tiers_state_[tier].spec.slots);
+  }
+
+  const std::vector<TierSpec> tiers_;
+  // Guarded by mu for writes; the writer thread reads without it.
+  std::vector<Tier> tiers_state_;
+  size_t capacity_ = 0;  // columns per row: kBlock per history block
+  uint32_t live_ = 0;
+  // Per history block.
+  std::vector<SeriesId> block_first_;
+  std::vector<uint8_t> block_counter_;
+  // By SeriesId / kBlock: history block index, or kNoColumn.
+  std::vector<uint32_t> block_of_id_block_;
+  // Per column.
+  std::vector<uint8_t> live_col_;
+  std::vector<uint32_t> owner_gen_;
+  DoubleArray prev_value_;  // counters: the previous cycle's raw value
+  int64_t last_raw_ = -1;
+  int64_t last_commit_ms_ = 0;
+  // Writer-only scratch for rollups (row pointers).
+  std::vector<const double*> raw_rows_;
+  std::vector<CoarseRow> coarse_rows_;
+};
+
+}  // namespace nodepulse::pipeline::internal
+
+#endif  // NODEPULSE_PIPELINE_INTERNAL_HISTORY_H_

@@ -1,0 +1,79 @@
+// The pipeline's hot loops, kept apart so -fopt-info-vec output for this one
+// file is the vectorization report (see CMakeLists.txt) and so the benchmark
+// can call each loop directly.
+//
+// Conventions that make the loops branch-free and vectorizable:
+//  * raw rows hold NaN for "no sample"; `v == v` is the validity mask.
+//  * coarse (rolled-up) rows never hold NaN: an empty slot is sum 0,
+//    count 0, min +inf, max -inf, the identities of each fold, so folding
+//    coarse rows is plain add/min/max.
+//  * accumulators are caller-owned arrays indexed by column; kernels load a
+//    block of them into locals, fold every row into the block, store back.
+//    Folding many rows into a block that stays in L1 reads each row byte
+//    once (a row-at-a-time loop would re-read 4-5 accumulator arrays per row).
+//
+// Pure functions on caller memory: thread-safe as long as callers do not
+// share output arrays.
+#ifndef NODEPULSE_PIPELINE_INTERNAL_KERNELS_H_
+#define NODEPULSE_PIPELINE_INTERNAL_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace nodepulse::pipeline::internal {
+
+// Columns folded per inner block: 5 accumulators x 64 doubles = 2.5 KiB, far
+// inside L1, and 512-byte runs per row keep the hardware prefetcher happy
+// even when a window reads hundreds of rows (measured: 16 and 256 were both
+// slower in BM_WindowAggregate).
+inline constexpr size_t kFoldBlock = 64;
+
+// Per-column accumulators. `last` may be null (rollups do not keep it).
+struct Acc {
+  double* sum;
+  double* count;
+  double* min;
+  double* max;
+  double* last;
+};
+// One rolled-up slot: four parallel rows.
+struct CoarseRow {
+  const double* sum;
+  const double* count;
+  const double* min;
+  const double* max;
+};
+
+// Empties accumulators: sum 0, count 0, min +inf, max -inf, last NaN.
+void ResetAcc(Acc acc, size_t n);
+
+// Counter columns of one cycle: dst[c] = per-second rate from prev[c] (the
+// previous cycle's value) to v = src[c]; then prev[c] = v. A decrease means
+// a restart and the increase is v itself. A rate needs samples in two
+// consecutive cycles: if the previous cycle had none (NaN), this interval
+// has no rate, rather than charging a multi-cycle increase to one slot.
+// `per_ms` is 1000 / (now - previous cycle), the same for every column, so
+// there is no per-column division or timestamp.
+void CounterRow(double* dst, const double* src, double* prev, double per_ms, size_t n);
+
+// Folds `nrows` raw rows (each already offset to the first column) into
+// columns [0, n) of acc.
+void FoldRaw(const double* const* rows, size_t nrows, size_t n, Acc acc);
+// Folds rolled-up rows into acc (acc.last is left alone: coarse slots do not
+// know their last sample).
+void FoldCoarse(const CoarseRow* rows, size_t nrows, size_t n, Acc acc);
+
+// last[j] = the newest non-NaN value of column j over rows (oldest first).
+void FoldLast(const double* const* rows, size_t nrows, size_t n, double* last);
+
+// Expiry bookkeeping, by SeriesId: last_seen[i] = now where row[i] has a
+// sample or last_seen[i] is +inf (interned, first cycle); unchanged else.
+void MarkSeen(double* last_seen, const double* row, double now, size_t n);
+
+// Turns accumulators into presentation values in place: min/max of an empty
+// column (count 0) become NaN.
+void FinishAcc(Acc acc, size_t n);
+
+}  // namespace nodepulse::pipeline::internal
+
+#endif  // NODEPULSE_PIPELINE_INTERNAL_KERNELS_H_

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages nodepulse needs, only those missing, so it is
+# idempotent and quick on a machine that already has them.
+#   scripts/deps.sh build   - compiler and libraries to build the agent
+#   scripts/deps.sh test    - build + what the test suite runs (prometheus, promtool)
+set -euo pipefail
+
+build_pkgs=(
+  g++ cmake make pkg-config git ca-certificates
+  libabsl-dev prometheus-cpp-dev libcivetweb-dev libprotobuf-dev protobuf-compiler
+  libcurl4-openssl-dev libsnappy-dev zlib1g-dev libssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+test_pkgs=(prometheus openssl procps iproute2 curl)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-build}" == "test" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "deps: missing Debian packages: ${missing[*]}; run as root (or apt-get install them)" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # --no-install-recommends: the prometheus package would otherwise pull in
+  # node-exporter and friends that the tests do not use.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

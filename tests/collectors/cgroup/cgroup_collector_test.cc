@@ -1,0 +1,225 @@
+// Collector behaviour over time on a writable copy of a fixture tree:
+// rescans, removal, labeler, malformed files, fds and steady-state allocation.
+#include <dirent.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <new>
+#include <string>
+
+#include "cgroup_test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nodepulse/collectors/cgroup.h"
+
+// Counts every heap allocation in this test binary while enabled. GCC 12
+// flags malloc/free inside replaced operators as mismatched once inlined into
+// callers; that is a false positive for a whole-program replacement.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+std::atomic<bool> g_count_allocs{false};
+std::atomic<uint64_t> g_allocs{0};
+}  // namespace
+
+// Sanitizer runtimes bring their own operator new/delete family; replacing
+// only part of it there mixes allocators, so the count is off under ASan.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kCountingAllocs = false;
+#else
+constexpr bool kCountingAllocs = true;
+void* operator new(std::size_t n) {
+  if (g_count_allocs.load(std::memory_order_relaxed)) g_allocs.fetch_add(1);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#endif
+
+namespace nodepulse::collectors {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::Contains;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+constexpr char kApp[] =
+    "/kubepods/burstable/pod8a3e5b7c-1d2f-4a6b-8c9d-0e1f2a3b4c02/"
+    "7e6d5c4b3a291807f6e5d4c3b2a1908f7e6d5c4b3a291807f6e5d4c3b2a19004";
+
+int CountOpenFds() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+// A private copy of v1-cgroupfs-debian12 the test may change.
+class CopiedTree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/nodepulse-cgroup-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    fs::copy(testing::FixtureRoot("v1-cgroupfs-debian12"), root_,
+             fs::copy_options::recursive);
+    // Fixture files are read-only; the copy must be writable.
+    for (auto& e : fs::recursive_directory_iterator(root_)) {
+      fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+    }
+    options_ = testing::FixtureOptions(root_);
+    options_.rescan_interval = absl::ZeroDuration();  // rescan every cycle
+  }
+  void TearDown() override {
+    if (!root_.empty()) fs::remove_all(root_);
+  }
+  void RemoveEverywhere(const std::string& id) {
+    for (const char* ctl : {"cpu", "cpuacct", "memory", "blkio", "pids"}) {
+      fs::remove_all(root_ + "/sys/fs/cgroup/" + ctl + id);
+    }
+  }
+  void Write(const std::string& rel, const std::string& text) {
+    std::ofstream(root_ + "/sys/fs/cgroup/" + rel, std::ios::trunc) << text;
+  }
+
+  std::string root_;
+  CgroupOptions options_;
+  pipeline::Pipeline pipeline_{pipeline::Options{}};
+  CollectStats stats_;
+};
+
+TEST_F(CopiedTree, RemovedCgroupIsDroppedAtRescanAndFdsClosed) {
+  int fds_before = CountOpenFds();
+  {
+    auto c = NewCgroupCollector(options_, pipeline_);
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_).ok());
+    int fds_with_all = CountOpenFds();
+    EXPECT_GT(fds_with_all, fds_before + 13);  // at least one file per cgroup
+    EXPECT_THAT(testing::Find(*pipeline_.snapshot(), "container_memory_rss", kApp),
+                Not(IsEmpty()));
+
+    RemoveEverywhere(kApp);
+    ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_).ok());
+    auto snap = pipeline_.snapshot();
+    EXPECT_THAT(testing::EntityIds(*snap), Not(Contains(kApp)));
+    for (const auto& s : snap->catalog->series) {
+      if (!s.alive) continue;
+      EXPECT_EQ(s.rendered_labels.find(kApp), std::string::npos) << s.rendered_labels;
+    }
+    EXPECT_EQ(stats_.containers, 12u);
+    EXPECT_EQ(stats_.read_errors, 0u);
+    EXPECT_LT(CountOpenFds(), fds_with_all);
+  }
+  // Destroying the collector closes every fd and removes its entities.
+  EXPECT_EQ(CountOpenFds(), fds_before);
+  pipeline_.BeginCycle(9000);
+  pipeline_.EndCycle();
+  EXPECT_EQ(pipeline_.stats().entities_live, 0u);
+}
+
+TEST_F(CopiedTree, NewCgroupAppearsAtRescan) {
+  auto c = NewCgroupCollector(options_, pipeline_);
+  ASSERT_TRUE(c.ok());
+  std::string id = "/kubepods/burstable/pod8a3e5b7c-1d2f-4a6b-8c9d-0e1f2a3b4c02/abcdef";
+  fs::create_directory(root_ + "/sys/fs/cgroup/memory" + id);
+  Write("memory" + id + "/memory.usage_in_bytes", "4096\n");
+  Write("memory" + id + "/memory.stat", "total_rss 1234\ntotal_inactive_file 96\n");
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_).ok());
+  auto snap = pipeline_.snapshot();
+  EXPECT_EQ(testing::Value(*snap, "container_memory_rss", id), 1234);
+  EXPECT_EQ(testing::Value(*snap, "container_memory_working_set_bytes", id), 4000);
+  auto ids = (*c)->Identities();
+  bool found = false;
+  for (const auto& [e, ident] : ids) {
+    if (ident.id == id) {
+      found = true;
+      EXPECT_EQ(ident.container_id, "abcdef");
+      EXPECT_EQ(ident.pod_uid, "8a3e5b7c-1d2f-4a6b-8c9d-0e1f2a3b4c02");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(CopiedTree, MalformedFileCountsParseErrorAndCycleGoesOn) {
+  Write(std::string("memory") + kApp + "/memory.usage_in_bytes", "garbage\n");
+  Write(std::string("cpu") + kApp + "/cpu.stat", "nr_periods 7\nnr_throttled");
+  auto c = NewCgroupCollector(options_, pipeline_);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_).ok());
+  EXPECT_EQ(stats_.parse_errors, 2u);
+  auto snap = pipeline_.snapshot();
+  EXPECT_TRUE(std::isnan(testing::Value(*snap, "container_memory_usage_bytes", kApp)));
+  // Working set needs usage, so it has no sample this cycle either.
+  EXPECT_TRUE(std::isnan(testing::Value(*snap, "container_memory_working_set_bytes", kApp)));
+  // Values parsed before the truncation still count; other files unaffected.
+  EXPECT_EQ(testing::Value(*snap, "container_cpu_cfs_periods_total", kApp), 7);
+  EXPECT_EQ(testing::Value(*snap, "container_memory_rss", kApp), 59469824);
+}
+
+TEST_F(CopiedTree, LabelerSuppliesLabelsAndChangesKeepSeriesIds) {
+  int generation = 1;
+  options_.labeler = [&](const CgroupIdentity& id) {
+    pipeline::Labels l = DefaultCgroupLabels(id);
+    if (!id.pod_uid.empty()) {
+      l[4].value = "ns";  // namespace
+      l[5].value = "pod-" + std::to_string(generation);
+      if (!id.container_id.empty()) l[0].value = "app";
+    }
+    return l;
+  };
+  auto c = NewCgroupCollector(options_, pipeline_);
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_).ok());
+  auto s1 = testing::Find(*pipeline_.snapshot(), "container_memory_rss", kApp,
+                          {{"pod", "pod-1"}, {"container", "app"}, {"namespace", "ns"}});
+  ASSERT_EQ(s1.size(), 1u);
+  generation = 2;
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_).ok());
+  auto s2 = testing::Find(*pipeline_.snapshot(), "container_memory_rss", kApp,
+                          {{"pod", "pod-2"}});
+  ASSERT_EQ(s2.size(), 1u);
+  EXPECT_EQ(s1[0], s2[0]);
+  EXPECT_THAT(testing::Find(*pipeline_.snapshot(), "container_memory_rss", kApp,
+                            {{"pod", "pod-1"}}),
+              IsEmpty());
+}
+
+TEST_F(CopiedTree, SteadyStateCollectAllocatesNothing) {
+  if (!kCountingAllocs) GTEST_SKIP() << "allocation counting is off in sanitizer builds";
+  options_.rescan_interval = absl::Hours(1);
+  auto c = NewCgroupCollector(options_, pipeline_);
+  ASSERT_TRUE(c.ok());
+  // First cycle interns the per-device series.
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_).ok());
+  for (int i = 0; i < 3; ++i) {
+    pipeline_.BeginCycle(2000 + i);
+    g_allocs = 0;
+    g_count_allocs = true;
+    absl::Status s = (*c)->Collect(pipeline_, stats_);
+    g_count_allocs = false;
+    pipeline_.EndCycle();
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(g_allocs.load(), 0u) << "cycle " << i;
+  }
+  EXPECT_GT(stats_.files_read, 0u);
+}
+
+TEST(CgroupCollector, MissingRootIsNotFoundWithPath) {
+  pipeline::Pipeline p{pipeline::Options{}};
+  CgroupOptions o;
+  o.cgroup_root = "/nonexistent/nodepulse/cgroup";
+  o.proc_root = "/nonexistent/nodepulse/proc";
+  auto c = NewCgroupCollector(o, p);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(c.status().message()), ::testing::HasSubstr(o.cgroup_root));
+}
+
+}  // namespace
+}  // namespace nodepulse::collectors
