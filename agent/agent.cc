@@ -39,6 +39,19 @@ absl::Status Agent::Start() {
   if (!self.ok()) return self.status();
   self_ = *std::move(self);
 
+  // The kubelet client starts first so the cgroup labeler has pod metadata
+  // as early as possible; it polls on its own thread.
+  if (config_.kubelet) {
+    kubelet_ = std::make_shared<collectors::KubeletClient>(*config_.kubelet);
+    if (absl::Status s = kubelet_->Start(); !s.ok()) return s;
+    LogInfo("kubelet: polling ", config_.kubelet->url, " every ",
+            absl::FormatDuration(config_.kubelet->interval));
+  } else {
+    LogInfo("kubelet: not configured (no --kubelet-url and not running in a pod); collecting "
+            "cgroup and node metrics only (no namespace/pod/container labels, no network or "
+            "volume stats)");
+  }
+
   // A collector that cannot start is reported and skipped: the agent keeps
   // collecting what it can (e.g. node metrics without cgroups).
   collectors::CgroupOptions copts;
@@ -46,7 +59,9 @@ absl::Status Agent::Start() {
   copts.proc_root = config_.proc_root;
   copts.max_depth = config_.cgroup_max_depth;
   copts.rescan_interval = config_.rescan_interval;
+  if (kubelet_) copts.labeler = collectors::MakeKubeletLabeler(kubelet_);
   if (auto c = collectors::NewCgroupCollector(copts, *pipeline_); c.ok()) {
+    cgroup_ = c->get();
     collectors_.push_back({*std::move(c), {}, true});
   } else {
     LogError("cgroup collector disabled: ", c.status().ToString());
@@ -58,13 +73,27 @@ absl::Status Agent::Start() {
   } else {
     LogError("procfs collector disabled: ", c.status().ToString());
   }
+  if (kubelet_) {
+    collectors::KubeletCollectorOptions kopts;
+    // Runs on the collection thread (when pods change), like the cgroup
+    // collector, so reading its identities needs no lock.
+    kopts.pod_cgroup_id = [this](std::string_view pod_uid) -> std::string {
+      if (cgroup_ == nullptr) return "";
+      for (const auto& [entity, ident] : cgroup_->Identities()) {
+        if (ident.pod_level && ident.pod_uid == pod_uid) return ident.id;
+      }
+      return "";
+    };
+    if (auto c = collectors::NewKubeletCollector(kubelet_, *pipeline_, kopts); c.ok()) {
+      collectors_.push_back({*std::move(c), {}, true});
+    } else {
+      LogError("kubelet collector disabled: ", c.status().ToString());
+    }
+  }
   if (collectors_.empty()) {
     return absl::FailedPreconditionError(
         "no collector could start; check --cgroup-root and --proc-root");
   }
-  // TODO(kubelet issue #5): start the kubelet client here when configured.
-  LogInfo("kubelet: not configured; collecting cgroup and node metrics only "
-          "(no namespace/pod/container labels, no network or volume stats)");
 
   exporters::HttpServerOptions hopts;
   hopts.listen = config_.listen;
@@ -116,8 +145,10 @@ void Agent::Stop() {
     stop_ = true;
   }
   stop_cv_.notify_all();
+  // Reverse start order: collection, HTTP, kubelet.
   if (collection_thread_.joinable()) collection_thread_.join();
   if (server_) server_->Stop();
+  if (kubelet_) kubelet_->Stop();
 }
 
 bool Agent::Healthy(std::string* reason) const {
@@ -140,6 +171,14 @@ bool Agent::Ready(std::string* reason) const {
   if (cycles_.load() == 0) {
     *reason = "first collection cycle not done yet";
     return false;
+  }
+  if (kubelet_) {
+    std::shared_ptr<const collectors::KubeletState> k = kubelet_->state();
+    if (!k || !k->up) {
+      *reason = absl::StrCat("kubelet ", config_.kubelet->url,
+                             " not reachable (see nodepulse_kubelet_errors_total)");
+      return false;
+    }
   }
   return true;
 }

@@ -20,7 +20,9 @@
 
 #include "absl/status/status.h"
 #include "config.h"
+#include "nodepulse/collectors/cgroup.h"
 #include "nodepulse/collectors/collector.h"
+#include "nodepulse/collectors/kubelet.h"
 #include "nodepulse/exporters/http_server.h"
 #include "nodepulse/pipeline/pipeline.h"
 #include "self_metrics.h"
@@ -56,6 +58,8 @@ class Agent {
 
   Config config_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
+  std::shared_ptr<collectors::KubeletClient> kubelet_;  // null without a kubelet
+  collectors::CgroupCollector* cgroup_ = nullptr;       // owned by collectors_
   std::vector<CollectorSlot> collectors_;
   std::shared_ptr<SelfMetrics> self_;
   std::shared_ptr<prometheus::Collectable> snapshot_collectable_;

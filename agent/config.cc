@@ -24,6 +24,23 @@ ABSL_FLAG(absl::Duration, rescan_interval, absl::Seconds(5),
 ABSL_FLAG(int, http_threads, 4, "HTTP worker threads (1..64)");
 ABSL_FLAG(int, max_request_bytes, 16384, "largest HTTP request accepted (1024..1048576)");
 ABSL_FLAG(bool, version, false, "print the version and exit");
+ABSL_FLAG(std::string, kubelet_url, "",
+          "kubelet base URL, e.g. https://10.0.0.5:10250 (default in a pod: https://$NODE_IP:10250)");
+ABSL_FLAG(std::string, kubelet_token_file, "",
+          "bearer token file (default in a pod: the service-account token)");
+ABSL_FLAG(std::string, kubelet_ca_file, "",
+          "CA bundle for the kubelet's serving certificate (default in a pod: the service-account ca.crt)");
+ABSL_FLAG(bool, kubelet_insecure_skip_verify, false,
+          "do not verify the kubelet's certificate (kubelets with self-signed serving certs)");
+ABSL_FLAG(bool, kubelet_apiserver_proxy, false,
+          "reach the kubelet through the API server's node proxy instead of port 10250");
+ABSL_FLAG(std::string, kubelet_node_name, "", "this node's name (default: $NODE_NAME)");
+ABSL_FLAG(absl::Duration, kubelet_interval, absl::Seconds(10), "how often /pods and /stats/summary are fetched");
+ABSL_FLAG(absl::Duration, kubelet_timeout, absl::Seconds(5), "timeout of one kubelet request");
+ABSL_FLAG(int64_t, kubelet_max_response_bytes, int64_t{64} << 20,
+          "largest kubelet response accepted; bigger ones are refused and counted");
+ABSL_FLAG(absl::Duration, kubelet_stale_grace, absl::Minutes(2),
+          "how long the last good pod metadata is kept while the kubelet is unreachable");
 
 namespace nodepulse::agent {
 
@@ -33,7 +50,11 @@ namespace {
 constexpr const char* kFlags[] = {"listen",          "interval",      "cgroup_root",
                                   "proc_root",       "max_series",    "log_level",
                                   "cgroup_max_depth", "rescan_interval", "http_threads",
-                                  "max_request_bytes", "version"};
+                                  "max_request_bytes", "version",
+                                  "kubelet_url", "kubelet_token_file", "kubelet_ca_file",
+                                  "kubelet_insecure_skip_verify", "kubelet_apiserver_proxy",
+                                  "kubelet_node_name", "kubelet_interval", "kubelet_timeout",
+                                  "kubelet_max_response_bytes", "kubelet_stale_grace"};
 
 bool Known(absl::string_view name) {
   for (const char* f : kFlags) {
@@ -155,6 +176,40 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
   if (cfg.max_request_bytes < 1024 || cfg.max_request_bytes > (1 << 20)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--max-request-bytes=", cfg.max_request_bytes, ": must be between 1024 and 1048576"));
+  }
+
+  collectors::KubeletOptions k;
+  k.url = absl::GetFlag(FLAGS_kubelet_url);
+  k.token_file = absl::GetFlag(FLAGS_kubelet_token_file);
+  k.ca_file = absl::GetFlag(FLAGS_kubelet_ca_file);
+  k.insecure_skip_verify = absl::GetFlag(FLAGS_kubelet_insecure_skip_verify);
+  k.apiserver_proxy = absl::GetFlag(FLAGS_kubelet_apiserver_proxy);
+  k.node_name = absl::GetFlag(FLAGS_kubelet_node_name);
+  k.interval = absl::GetFlag(FLAGS_kubelet_interval);
+  k.timeout = absl::GetFlag(FLAGS_kubelet_timeout);
+  k.stale_grace = absl::GetFlag(FLAGS_kubelet_stale_grace);
+  if (k.interval < absl::Seconds(1) || k.interval > absl::Hours(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--kubelet-interval=", absl::FormatDuration(k.interval), ": must be between 1s and 1h"));
+  }
+  if (k.timeout < absl::Milliseconds(100) || k.timeout > absl::Minutes(5)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--kubelet-timeout=", absl::FormatDuration(k.timeout), ": must be between 100ms and 5m"));
+  }
+  if (k.stale_grace < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--kubelet-stale-grace must not be negative");
+  }
+  int64_t max_resp = absl::GetFlag(FLAGS_kubelet_max_response_bytes);
+  if (max_resp < 4096 || max_resp > (int64_t{1} << 32)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--kubelet-max-response-bytes=", max_resp, ": must be between 4096 and 4294967296"));
+  }
+  k.max_response_bytes = static_cast<size_t>(max_resp);
+  absl::StatusOr<collectors::KubeletOptions> resolved = collectors::KubeletOptionsFromEnvironment(k);
+  if (resolved.ok()) {
+    cfg.kubelet = *std::move(resolved);
+  } else if (!absl::IsNotFound(resolved.status())) {
+    return absl::InvalidArgumentError(absl::StrCat("kubelet: ", resolved.status().message()));
   }
   return cfg;
 }

@@ -6,11 +6,13 @@
 #define NODEPULSE_AGENT_CONFIG_H_
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "nodepulse/collectors/kubelet.h"
 #include "nodepulse/log/log.h"
 
 namespace nodepulse::agent {
@@ -26,6 +28,9 @@ struct Config {
   absl::Duration rescan_interval = absl::Seconds(5);
   int http_threads = 4;
   int max_request_bytes = 16384;
+  // Resolved from --kubelet-* flags and the pod's environment; unset when not
+  // in a cluster and no --kubelet-url was given (cgroup and node metrics only).
+  std::optional<collectors::KubeletOptions> kubelet;
   bool help = false;  // --help: print Usage() and exit 0
   bool version = false;
 };

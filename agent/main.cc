@@ -1,4 +1,5 @@
 // nodepulse: node metrics agent. See README.md for flags and endpoints.
+#include <curl/curl.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -52,6 +53,8 @@ int main(int argc, char** argv) {
   }
   nodepulse::SetLogLevel(cfg->log_level);
   RaiseFdLimit();
+  // libcurl's global init is not thread-safe: once, before any thread starts.
+  curl_global_init(CURL_GLOBAL_DEFAULT);
 
   // Block the stop signals in every thread; main waits for them with sigwait
   // so no work happens in a signal handler.
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   nodepulse::LogInfo("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ", stopping");
   agent.Stop();
+  curl_global_cleanup();
   nodepulse::LogInfo("stopped cleanly");
   return 0;
 }

@@ -12,8 +12,8 @@ namespace nodepulse::pipeline {
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr std::array<std::string_view, 10> kStatNames = {
-    "avg", "min", "max", "last", "sum", "count", "p50", "p90", "p95", "p99"};
+constexpr std::array<std::string_view, 10> kStatNames = {"avg",   "min", "max", "last", "sum",
+                                                         "count", "p50", "p90", "p95",  "p99"};
 constexpr std::array<double, 4> kQuantiles = {0.5, 0.9, 0.95, 0.99};
 
 // Lower-rank quantile of sorted values (see aggregate.h): an actual sample,
@@ -44,8 +44,9 @@ absl::StatusOr<Stat> ParseStat(std::string_view name) {
   for (size_t i = 0; i < kStatNames.size(); ++i) {
     if (kStatNames[i] == name) return static_cast<Stat>(i);
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown stat '", absl::string_view(name.data(), name.size()), "': want avg, min, max, last, sum, count, p50, p90, p95 or p99"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown stat '", absl::string_view(name.data(), name.size()),
+                   "': want avg, min, max, last, sum, count, p50, p90, p95 or p99"));
 }
 
 std::string_view StatName(Stat stat) { return kStatNames[static_cast<size_t>(stat)]; }
@@ -84,13 +85,20 @@ void Summary::Merge(const Summary& o) {
 
 double Summary::Value(Stat stat) const {
   switch (stat) {
-    case Stat::kAvg: return count > 0 ? sum / count : kNaN;
-    case Stat::kMin: return count > 0 ? min : kNaN;
-    case Stat::kMax: return count > 0 ? max : kNaN;
-    case Stat::kLast: return last;
-    case Stat::kSum: return count > 0 ? sum : kNaN;
-    case Stat::kCount: return count;
-    default: break;
+    case Stat::kAvg:
+      return count > 0 ? sum / count : kNaN;
+    case Stat::kMin:
+      return count > 0 ? min : kNaN;
+    case Stat::kMax:
+      return count > 0 ? max : kNaN;
+    case Stat::kLast:
+      return last;
+    case Stat::kSum:
+      return count > 0 ? sum : kNaN;
+    case Stat::kCount:
+      return count;
+    default:
+      break;
   }
   const double q = QuantileOf(stat);
   if (!samples.empty() && static_cast<double>(samples.size()) == count) {
@@ -104,13 +112,20 @@ double Summary::Value(Stat stat) const {
 double WindowStats::Get(SeriesId id, Stat stat) const {
   if (id >= sum_.size()) return kNaN;
   switch (stat) {
-    case Stat::kAvg: return count_[id] > 0 ? sum_[id] / count_[id] : kNaN;
-    case Stat::kMin: return min_[id];
-    case Stat::kMax: return max_[id];
-    case Stat::kLast: return last_[id];
-    case Stat::kSum: return count_[id] > 0 ? sum_[id] : kNaN;
-    case Stat::kCount: return count_[id];
-    default: break;
+    case Stat::kAvg:
+      return count_[id] > 0 ? sum_[id] / count_[id] : kNaN;
+    case Stat::kMin:
+      return min_[id];
+    case Stat::kMax:
+      return max_[id];
+    case Stat::kLast:
+      return last_[id];
+    case Stat::kSum:
+      return count_[id] > 0 ? sum_[id] : kNaN;
+    case Stat::kCount:
+      return count_[id];
+    default:
+      break;
   }
   if (!quantiles_) return kNaN;
   return q_[static_cast<size_t>(stat) - static_cast<size_t>(Stat::kP50)][id];
@@ -125,10 +140,10 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
   if (absl::Status st = h.Plan(at.timestamp_ms, window_ms, &tier, &sc.plan); !st.ok()) return st;
   const std::vector<internal::History::Segment>* plan = &sc.plan;
   if (quantiles && tier != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "quantiles over time need a window within the raw tier (",
-        FormatDuration(h.tiers()[0].span_ms()), "); ", FormatDuration(window_ms),
-        " is served by a rolled-up tier"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("quantiles over time need a window within the raw tier (",
+                     FormatDuration(h.tiers()[0].span_ms()), "); ", FormatDuration(window_ms),
+                     " is served by a rolled-up tier"));
   }
   const size_t n = at.values.size();
   out->window_ms_ = window_ms;
@@ -142,22 +157,28 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
   if (!at.catalog) return absl::OkStatus();
   const Catalog& cat = *at.catalog;
 
-  auto& [plan_unused, sum, count, mn, mx, last, qbuf, owner, gen, raw_rows, last_rows,
-         coarse_rows] = sc;
-  (void)plan_unused;
+  std::vector<double>& sum = sc.sum;
+  std::vector<double>& count = sc.count;
+  std::vector<double>& mn = sc.mn;
+  std::vector<double>& mx = sc.mx;
+  std::vector<double>& last = sc.last;
+  std::vector<double>& qbuf = sc.qbuf;
+  std::vector<SeriesId>& owner = sc.owner;
+  std::vector<uint32_t>& gen = sc.gen;
+  std::vector<const double*>& raw_rows = sc.raw_rows;
+  std::vector<const double*>& last_rows = sc.last_rows;
+  std::vector<internal::CoarseRow>& coarse_rows = sc.coarse_rows;
   int64_t r = -1;
   {
     absl::ReaderMutexLock lock(&h.mu);
     r = h.RawSlotOf(at.timestamp_ms);
   }
   const TierSpec& t0 = h.tiers()[0];
-  const int64_t window_start_raw =
-      (h.SlotOf(tier, r) - window_ms / h.tiers()[tier].step_ms + 1) *
-      (h.tiers()[tier].step_ms / t0.step_ms);
+  const int64_t window_start_raw = (h.SlotOf(tier, r) - window_ms / h.tiers()[tier].step_ms + 1) *
+                                   (h.tiers()[tier].step_ms / t0.step_ms);
   const int64_t last_from =
-      h.tiers().size() > 1
-          ? std::max(window_start_raw, r - h.tiers()[1].step_ms / t0.step_ms + 1)
-          : window_start_raw;
+      h.tiers().size() > 1 ? std::max(window_start_raw, r - h.tiers()[1].step_ms / t0.step_ms + 1)
+                           : window_start_raw;
   size_t c0 = 0;
   for (;;) {
     size_t len = 0;

@@ -31,9 +31,7 @@ DoubleArray::DoubleArray(size_t n, double fill) : n_(n) {
   std::fill(p_.get(), p_.get() + n, fill);
 }
 
-void DoubleArray::Free::operator()(double* p) const {
-  ::operator delete(p, std::align_val_t(64));
-}
+void DoubleArray::Free::operator()(double* p) const { ::operator delete(p, std::align_val_t(64)); }
 
 size_t History::BytesForCapacity(const std::vector<TierSpec>& tiers, size_t capacity) {
   size_t per_column = kColumnStateBytes;
@@ -52,6 +50,9 @@ History::History(std::vector<TierSpec> tiers) : tiers_(std::move(tiers)) {
     t.spec = tiers_[i];
     t.ratio = i == 0 ? 1 : tiers_[i].step_ms / tiers_[i - 1].step_ms;
     t.tag.assign(t.spec.slots, -1);
+    // Rollup scratch sized once, so the first rollups do not allocate.
+    raw_rows_.reserve(std::max<size_t>(raw_rows_.capacity(), t.ratio));
+    coarse_rows_.reserve(std::max<size_t>(coarse_rows_.capacity(), t.ratio));
   }
 }
 
@@ -151,12 +152,30 @@ void History::Commit(int64_t ts_ms, const double* row) {
   int64_t r = FloorDiv(ts_ms, tiers_[0].step_ms);
   // Two cycles in one raw slot, or a clock that stepped back: the later
   // cycle overwrites the newest slot rather than rewriting older history.
-  if (last_raw_ >= 0 && r < last_raw_) r = last_raw_;
+  const bool same_slot = last_raw_ >= 0 && r <= last_raw_;
+  if (same_slot) r = last_raw_;
   // One interval for every counter: the rate is from the previous cycle.
   const double per_ms = last_raw_ >= 0 && ts_ms > last_commit_ms_
                             ? 1000.0 / static_cast<double>(ts_ms - last_commit_ms_)
                             : kNaN;
   absl::MutexLock lock(&mu);
+  // Rollups happen in time order, finest tier first, and before the raw
+  // write: after a pause the slots that ended during it are rolled while
+  // their raw rows are still in the ring (the write of r may overwrite one).
+  // Only slots that can hold data (up to the one containing the previous
+  // commit) are rolled; the empty ones of a pause are skipped, since a slot
+  // without its tag reads as empty anyway, and rolling them would overwrite
+  // ring positions a coarser tier may still need.
+  for (uint32_t i = 1; i < tiers_state_.size(); ++i) {
+    Tier& t = tiers_state_[i];
+    const int64_t raw_per = t.spec.step_ms / tiers_[0].step_ms;
+    if (t.next_rollup < 0) t.next_rollup = FloorDiv(r, raw_per);
+    const int64_t ended = FloorDiv(r, raw_per) - 1;
+    const int64_t has_data = last_raw_ >= 0 ? FloorDiv(last_raw_, raw_per) : -1;
+    for (; t.next_rollup <= std::min(ended, has_data); ++t.next_rollup) Rollup(i, t.next_rollup);
+    t.next_rollup = std::max(t.next_rollup, ended + 1);
+  }
+
   Tier& raw = tiers_state_[0];
   const size_t slot = RingIndex(0, r);
   double* dst = raw.sum.data() + slot * capacity_;
@@ -172,17 +191,15 @@ void History::Commit(int64_t ts_ms, const double* row) {
   raw.tag[slot] = r;
   last_raw_ = r;
   last_commit_ms_ = ts_ms;
+
+  // Slots whose last raw slot is r are complete now: rolling them eagerly
+  // (not at the next slot's first cycle) makes them visible a cycle sooner.
   for (uint32_t i = 1; i < tiers_state_.size(); ++i) {
     Tier& t = tiers_state_[i];
     const int64_t raw_per = t.spec.step_ms / tiers_[0].step_ms;
-    if (t.next_rollup < 0) t.next_rollup = FloorDiv(r, raw_per);
-    // Coarse slot a is complete once its last raw slot (a+1)*raw_per-1 has
-    // been committed; rolling up eagerly then (not at the next slot's first
-    // cycle) makes the slot visible one cycle sooner. A jump over several
-    // slots (agent paused) rolls each of them, but never more than the ring
-    // holds.
     const int64_t complete = FloorDiv(r + 1, raw_per) - 1;
-    t.next_rollup = std::max(t.next_rollup, complete - static_cast<int64_t>(t.spec.slots) + 1);
+    // A rewrite of a slot-ending raw slot re-rolls the slot it ends.
+    if (same_slot && (r + 1) % raw_per == 0) t.next_rollup = std::min(t.next_rollup, complete);
     for (; t.next_rollup <= complete; ++t.next_rollup) Rollup(i, t.next_rollup);
   }
 }
@@ -192,8 +209,7 @@ void History::Rollup(uint32_t i, int64_t a) {
   const Tier& src = tiers_state_[i - 1];
   const size_t slot = RingIndex(i, a);
   const size_t at = slot * capacity_;
-  Acc acc{t.sum.data() + at, t.count.data() + at, t.min.data() + at, t.max.data() + at,
-          nullptr};
+  Acc acc{t.sum.data() + at, t.count.data() + at, t.min.data() + at, t.max.data() + at, nullptr};
   ResetAcc(acc, capacity_);
   if (i == 1) {
     raw_rows_.clear();
@@ -230,8 +246,7 @@ CoarseRow History::Coarse(uint32_t tier, int64_t abs) const {
   return {t.sum.data() + o, t.count.data() + o, t.min.data() + o, t.max.data() + o};
 }
 
-void History::PlanSlot(uint32_t tier, int64_t abs, int64_t r,
-                       std::vector<Segment>* out) const {
+void History::PlanSlot(uint32_t tier, int64_t abs, int64_t r, std::vector<Segment>* out) const {
   if (abs < 0) return;
   const Tier& t = tiers_state_[tier];
   const int64_t raw_per = t.spec.step_ms / tiers_[0].step_ms;
@@ -277,8 +292,8 @@ absl::Status History::Plan(int64_t ts_ms, int64_t window_ms, uint32_t* tier_out,
       absl::StrAppend(&allowed, allowed.empty() ? "" : ", ", "multiples of ",
                       FormatDuration(t.step_ms), " up to ", FormatDuration(t.span_ms()));
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "window ", FormatDuration(window_ms), " not served by any tier; allowed: ", allowed));
+    return absl::InvalidArgumentError(absl::StrCat("window ", FormatDuration(window_ms),
+                                                   " not served by any tier; allowed: ", allowed));
   }
   if (tier_out != nullptr) *tier_out = j;
   absl::ReaderMutexLock lock(&mu);

@@ -24,13 +24,14 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // kLen == 0: runtime length `len` (the tail block); otherwise a compile-time
 // length so gcc unrolls the column loop without an epilogue.
 template <size_t kLen, bool kLast>
-__attribute__((always_inline)) inline void FoldRawBlock(const double* const* rows, size_t nrows, size_t off, size_t len,
-                         Acc acc) {
+// always_inline: each target_clones copy must get its own (AVX2/AVX-512)
+// body; an out-of-line template would be compiled once, for the baseline.
+__attribute__((always_inline)) inline void FoldRawBlock(const double* const* rows, size_t nrows,
+                                                        size_t off, size_t len, Acc acc) {
   if constexpr (kLen != 0) len = kLen;
   // Local accumulators: with the class/array members in memory behind
   // pointers gcc must assume aliasing with the rows and will not vectorize.
-  alignas(64) double s[kFoldBlock], c[kFoldBlock], mn[kFoldBlock], mx[kFoldBlock],
-      l[kFoldBlock];
+  alignas(64) double s[kFoldBlock], c[kFoldBlock], mn[kFoldBlock], mx[kFoldBlock], l[kFoldBlock];
   for (size_t j = 0; j < len; ++j) {
     s[j] = acc.sum[off + j];
     c[j] = acc.count[off + j];
@@ -72,8 +73,8 @@ __attribute__((always_inline)) inline void FoldRawBlock(const double* const* row
 }
 
 template <size_t kLen>
-__attribute__((always_inline)) inline void FoldCoarseBlock(const CoarseRow* rows, size_t nrows, size_t off, size_t len,
-                            Acc acc) {
+__attribute__((always_inline)) inline void FoldCoarseBlock(const CoarseRow* rows, size_t nrows,
+                                                           size_t off, size_t len, Acc acc) {
   if constexpr (kLen != 0) len = kLen;
   alignas(64) double s[kFoldBlock], c[kFoldBlock], mn[kFoldBlock], mx[kFoldBlock];
   for (size_t j = 0; j < len; ++j) {
@@ -115,9 +116,10 @@ void ResetAcc(Acc acc, size_t n) {
   }
 }
 
-__attribute__((target_clones("avx2", "default")))
-void CounterRow(double* __restrict dst, const double* __restrict src, double* __restrict prev,
-                double per_ms, size_t n) {
+__attribute__((target_clones("avx2", "default"))) void CounterRow(double* __restrict dst,
+                                                                  const double* __restrict src,
+                                                                  double* __restrict prev,
+                                                                  double per_ms, size_t n) {
   for (size_t c = 0; c < n; ++c) {
     const double v = src[c];
     const double p = prev[c];
@@ -132,8 +134,8 @@ void CounterRow(double* __restrict dst, const double* __restrict src, double* __
   }
 }
 
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-void FoldRaw(const double* const* rows, size_t nrows, size_t n, Acc acc) {
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void FoldRaw(
+    const double* const* rows, size_t nrows, size_t n, Acc acc) {
   size_t off = 0;
   if (acc.last != nullptr) {
     for (; off + kFoldBlock <= n; off += kFoldBlock) {
@@ -148,8 +150,8 @@ void FoldRaw(const double* const* rows, size_t nrows, size_t n, Acc acc) {
   }
 }
 
-__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-void FoldCoarse(const CoarseRow* rows, size_t nrows, size_t n, Acc acc) {
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void FoldCoarse(
+    const CoarseRow* rows, size_t nrows, size_t n, Acc acc) {
   size_t off = 0;
   for (; off + kFoldBlock <= n; off += kFoldBlock) {
     FoldCoarseBlock<kFoldBlock>(rows, nrows, off, kFoldBlock, acc);
@@ -157,8 +159,9 @@ void FoldCoarse(const CoarseRow* rows, size_t nrows, size_t n, Acc acc) {
   if (off < n) FoldCoarseBlock<0>(rows, nrows, off, n - off, acc);
 }
 
-__attribute__((target_clones("avx2", "default")))
-void FoldLast(const double* const* rows, size_t nrows, size_t n, double* __restrict last) {
+__attribute__((target_clones("avx2", "default"))) void FoldLast(const double* const* rows,
+                                                                size_t nrows, size_t n,
+                                                                double* __restrict last) {
   for (size_t k = 0; k < nrows; ++k) {
     const double* __restrict r = rows[k];
     for (size_t j = 0; j < n; ++j) {
@@ -169,8 +172,7 @@ void FoldLast(const double* const* rows, size_t nrows, size_t n, double* __restr
   }
 }
 
-void MarkSeen(double* __restrict last_seen, const double* __restrict row, double now,
-              size_t n) {
+void MarkSeen(double* __restrict last_seen, const double* __restrict row, double now, size_t n) {
   constexpr double kPending = kInf;
   for (size_t i = 0; i < n; ++i) {
     const double v = row[i];

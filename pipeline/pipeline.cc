@@ -62,9 +62,7 @@ Labels Catalog::LabelsOf(SeriesId id) const {
 class Pipeline::Impl {
  public:
   explicit Impl(Options o)
-      : options(std::move(o)),
-        history(options.tiers),
-        pool(internal::SnapshotPool::Create()) {}
+      : options(std::move(o)), history(options.tiers), pool(internal::SnapshotPool::Create()) {}
 
   Options options;
   internal::History history;
@@ -153,8 +151,7 @@ const internal::History& Pipeline::history() const { return impl_->history; }
 
 absl::StatusOr<MetricId> Pipeline::RegisterMetric(const MetricSpec& spec) {
   if (!internal::ValidMetricName(spec.name)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid metric name '", spec.name, "'"));
+    return absl::InvalidArgumentError(absl::StrCat("invalid metric name '", spec.name, "'"));
   }
   auto it = impl_->metric_by_name.find(spec.name);
   if (it != impl_->metric_by_name.end()) {

@@ -23,9 +23,7 @@ constexpr Unit kUnits[] = {
     {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
 }  // namespace
 
-std::vector<TierSpec> DefaultTiers() {
-  return {{1'000, 360}, {10'000, 360}, {60'000, 1440}};
-}
+std::vector<TierSpec> DefaultTiers() { return {{1'000, 360}, {10'000, 360}, {60'000, 1440}}; }
 
 absl::StatusOr<int64_t> ParseDuration(std::string_view text_in) {
   // Debian's abseil is built with its own string_view type.
@@ -63,10 +61,12 @@ absl::Status ValidateTiers(const std::vector<TierSpec>& tiers) {
   for (size_t i = 0; i < tiers.size(); ++i) {
     const TierSpec& t = tiers[i];
     std::string name = absl::StrCat("tier ", i, " (", FormatDuration(t.step_ms), ")");
-    if (t.step_ms <= 0) return absl::InvalidArgumentError(absl::StrCat("retention: ", name, ": step must be positive"));
+    if (t.step_ms <= 0)
+      return absl::InvalidArgumentError(
+          absl::StrCat("retention: ", name, ": step must be positive"));
     if (t.slots == 0 || t.slots > kMaxSlots) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "retention: ", name, ": ", t.slots, " slots; want 1 to ", kMaxSlots));
+      return absl::InvalidArgumentError(
+          absl::StrCat("retention: ", name, ": ", t.slots, " slots; want 1 to ", kMaxSlots));
     }
     if (i == 0) continue;
     const TierSpec& prev = tiers[i - 1];
@@ -85,13 +85,17 @@ absl::StatusOr<std::vector<TierSpec>> ParseRetention(std::string_view text_in) {
   for (absl::string_view part : absl::StrSplit(text, ',')) {
     std::vector<absl::string_view> kv = absl::StrSplit(part, ':');
     if (kv.size() != 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "retention: bad tier '", part, "': want step:span, e.g. 10s:1h"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("retention: bad tier '", part, "': want step:span, e.g. 10s:1h"));
     }
     absl::StatusOr<int64_t> step = ParseDuration(std::string_view(kv[0].data(), kv[0].size()));
-    if (!step.ok()) return absl::InvalidArgumentError(absl::StrCat("retention: tier '", part, "': ", step.status().message()));
+    if (!step.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("retention: tier '", part, "': ", step.status().message()));
     absl::StatusOr<int64_t> span = ParseDuration(std::string_view(kv[1].data(), kv[1].size()));
-    if (!span.ok()) return absl::InvalidArgumentError(absl::StrCat("retention: tier '", part, "': ", span.status().message()));
+    if (!span.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat("retention: tier '", part, "': ", span.status().message()));
     if (*span % *step != 0 || *span / *step > kMaxSlots) {
       return absl::InvalidArgumentError(absl::StrCat(
           "retention: tier '", part, "': span must be 1 to ", kMaxSlots, " whole steps"));

@@ -55,8 +55,9 @@ std::vector<PodRollup> RollupPods(const Snapshot& at, MetricId metric, const Win
   }
   // Pods whose every series was NaN have no value: drop them rather than
   // report a 0 that was never measured.
-  out.erase(std::remove_if(out.begin(), out.end(), [](const PodRollup& r) { return r.series == 0; }),
-            out.end());
+  out.erase(
+      std::remove_if(out.begin(), out.end(), [](const PodRollup& r) { return r.series == 0; }),
+      out.end());
   std::sort(out.begin(), out.end(), [](const PodRollup& a, const PodRollup& b) {
     return std::tie(a.namespace_name, a.pod) < std::tie(b.namespace_name, b.pod);
   });

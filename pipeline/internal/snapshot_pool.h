@@ -56,8 +56,8 @@ class SnapshotPool {
   }
 
   std::shared_ptr<const Snapshot> Publish(Slot* slot, std::shared_ptr<SnapshotPool> self) {
-    return std::shared_ptr<const Snapshot>(&slot->snapshot, [](const Snapshot*) {},
-                                           SlotAllocator<Snapshot>(slot, std::move(self)));
+    return std::shared_ptr<const Snapshot>(
+        &slot->snapshot, [](const Snapshot*) {}, SlotAllocator<Snapshot>(slot, std::move(self)));
   }
 
   // Bytes of every slot's value row (writer thread only).
@@ -83,10 +83,14 @@ class SnapshotPool {
     }
     void deallocate(T*, size_t) { slot->free.store(true, std::memory_order_release); }
     template <class U>
-    bool operator==(const SlotAllocator<U>& o) const { return slot == o.slot; }
+    bool operator==(const SlotAllocator<U>& o) const {
+      return slot == o.slot;
+    }
   };
 
-  SnapshotPool() { for (int i = 0; i < 3; ++i) slots_.push_back(std::make_unique<Slot>()); }
+  SnapshotPool() {
+    for (int i = 0; i < 3; ++i) slots_.push_back(std::make_unique<Slot>());
+  }
   std::vector<std::unique_ptr<Slot>> slots_;
   size_t next_ = 0;
 };

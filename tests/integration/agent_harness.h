@@ -18,13 +18,15 @@ class AgentHarness {
  public:
   // Starts nodepulse on a free loopback port with `extra` flags and waits for
   // /readyz; ok() tells whether it came up.
-  explicit AgentHarness(std::vector<std::string> extra) {
+  // wait_path: /readyz normally; /healthz where readiness is expected to fail
+  // (e.g. an unreachable kubelet).
+  explicit AgentHarness(std::vector<std::string> extra, const std::string& wait_path = "/readyz") {
     port_ = FreeLoopbackPort();
     std::vector<std::string> argv = {NODEPULSE_AGENT_BIN,
                                      "--listen=127.0.0.1:" + std::to_string(port_)};
     argv.insert(argv.end(), extra.begin(), extra.end());
     child_ = std::make_unique<ChildProcess>(argv);
-    ready_ = WaitFor([this] { return !child_->Exited() && HttpGet(port_, "/readyz").status == 200; },
+    ready_ = WaitFor([this, &wait_path] { return !child_->Exited() && HttpGet(port_, wait_path).status == 200; },
                      20000, 50);
   }
   bool ok() const { return ready_; }

@@ -125,8 +125,7 @@ class Aggregator {
 
   // One series with samples and sketch when the window is on the raw tier.
   // NotFound for a series without history or recycled since `at`.
-  absl::StatusOr<Summary> SeriesSummary(const Snapshot& at, SeriesId id,
-                                        int64_t window_ms) const;
+  absl::StatusOr<Summary> SeriesSummary(const Snapshot& at, SeriesId id, int64_t window_ms) const;
 
   // The whole span of tier `tier` for one series (the health page uses tier
   // 1: 10 s x 360 = the last hour).

@@ -1,0 +1,266 @@
+// KubeletClient: the polling thread, backoff, stale-grace and log-once
+// bookkeeping. Fetching is http_fetcher.cc, parsing json_parsers.cc, state
+// building state_builder.cc.
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <fstream>
+#include <sstream>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "http_fetcher.h"
+#include "json_parsers.h"
+#include "nodepulse/collectors/kubelet.h"
+#include "nodepulse/log/log.h"
+#include "state_builder.h"
+
+namespace nodepulse::collectors {
+
+using kubelet::HttpFetcher;
+
+// Everything the polling thread owns. Lives as long as the client so
+// PollOnce() (tests) and the thread share one curl handle and one history.
+class KubeletClient::Poller {
+ public:
+  explicit Poller(const KubeletOptions& options) : options_(options) {}
+
+  absl::Status Init() {
+    if (fetcher_ != nullptr) return absl::OkStatus();
+    auto f = HttpFetcher::Create(options_);
+    if (!f.ok()) return f.status();
+    fetcher_ = std::move(*f);
+    return absl::OkStatus();
+  }
+
+  // One round; returns the new state, and whether every endpoint succeeded.
+  std::shared_ptr<const KubeletState> Poll(const KubeletState& prev, bool* all_ok);
+
+  uint32_t failures() const { return failures_; }
+
+ private:
+  struct EndpointLog {
+    bool failing = false;
+    KubeletError reason = KubeletError::kOther;
+    uint64_t failed_polls = 0;
+    bool expired_logged = false;
+  };
+
+  // Fetches and parses one endpoint; false on failure (counted and logged).
+  template <typename Msg>
+  bool FetchInto(KubeletEndpoint endpoint, const std::string& token, Msg* msg,
+                 KubeletState* next, KubeletError* reason);
+  void NoteSuccess(KubeletEndpoint endpoint);
+  void NoteFailure(KubeletEndpoint endpoint, KubeletError reason, const absl::Status& status);
+  std::string ReadToken();
+
+  const KubeletOptions options_;
+  std::unique_ptr<HttpFetcher> fetcher_;
+  std::string body_;  // reused across requests; /pods can be megabytes
+  kubelet::api::PodList pods_msg_;
+  kubelet::api::Summary summary_msg_;
+  EndpointLog log_[kKubeletEndpoints];
+  bool token_warned_ = false;
+  std::string signature_;
+  uint32_t failures_ = 0;  // consecutive rounds with any failure
+};
+
+std::string KubeletClient::Poller::ReadToken() {
+  if (options_.token_file.empty()) return {};
+  std::ifstream f(options_.token_file);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  if (!f.good() && !f.eof()) {
+    if (!token_warned_) LogWarn("kubelet: cannot read token file ", options_.token_file, "; sending no token");
+    token_warned_ = true;
+    return {};
+  }
+  token_warned_ = false;
+  std::string token = ss.str();
+  absl::string_view t = absl::StripAsciiWhitespace(token);  // files often end in "\n"
+  return std::string(t);
+}
+
+void KubeletClient::Poller::NoteSuccess(KubeletEndpoint endpoint) {
+  EndpointLog& l = log_[static_cast<int>(endpoint)];
+  if (l.failing) {
+    LogInfo("kubelet ", KubeletEndpointName(endpoint), " recovered after ", l.failed_polls,
+            " failed polls");
+  }
+  l = EndpointLog{};
+}
+
+void KubeletClient::Poller::NoteFailure(KubeletEndpoint endpoint, KubeletError reason,
+                                        const absl::Status& status) {
+  EndpointLog& l = log_[static_cast<int>(endpoint)];
+  ++l.failed_polls;
+  // Once per state change: ok -> failing, or a different failure reason.
+  if (!l.failing || l.reason != reason) {
+    std::string hint;
+    if (reason == KubeletError::kTls) {
+      hint = "; if the kubelet's certificate is self-signed pass --kubelet-ca-file or --kubelet-insecure-skip-verify";
+    } else if (reason == KubeletError::kHttp401 || reason == KubeletError::kHttp403) {
+      hint = "; the service account needs get on nodes/proxy and nodes/stats";
+    }
+    LogWarn("kubelet ", KubeletEndpointName(endpoint), " failing (", KubeletErrorName(reason),
+            "): ", status.message(), hint, "; keeping last good data for up to ",
+            absl::FormatDuration(options_.stale_grace));
+  }
+  l.failing = true;
+  l.reason = reason;
+}
+
+template <typename Msg>
+bool KubeletClient::Poller::FetchInto(KubeletEndpoint endpoint, const std::string& token, Msg* msg,
+                                      KubeletState* next, KubeletError* reason) {
+  std::string_view name = KubeletEndpointName(endpoint);
+  std::string url = absl::StrCat(options_.url, "/", absl::string_view(name.data(), name.size()));
+  absl::Status status = fetcher_->Get(url, token, &body_, reason);
+  if (status.ok()) {
+    if constexpr (std::is_same_v<Msg, kubelet::api::PodList>) {
+      status = kubelet::ParsePodList(body_, msg);
+    } else {
+      status = kubelet::ParseSummary(body_, msg);
+    }
+    if (!status.ok()) {
+      *reason = KubeletError::kParse;
+      status = absl::InvalidArgumentError(absl::StrCat("GET ", url, ": ", status.message()));
+    }
+  }
+  if (!status.ok()) {
+    ++next->errors[static_cast<int>(endpoint)][static_cast<int>(*reason)];
+    NoteFailure(endpoint, *reason, status);
+    return false;
+  }
+  NoteSuccess(endpoint);
+  return true;
+}
+
+std::shared_ptr<const KubeletState> KubeletClient::Poller::Poll(const KubeletState& prev,
+                                                                bool* all_ok) {
+  const absl::Time now = absl::Now();
+  auto next = std::make_shared<KubeletState>();
+  next->errors = prev.errors;
+  next->polls = prev.polls + 1;
+  next->layout_version = prev.layout_version;
+
+  const std::string token = ReadToken();
+  KubeletError reason = KubeletError::kOther;
+  bool pods_ok = FetchInto(KubeletEndpoint::kPods, token, &pods_msg_, next.get(), &reason);
+  // A transport failure (down, slow, TLS) would only repeat for the summary
+  // and double the time this round blocks; skip it, uncounted.
+  bool transport_down = !pods_ok && (reason == KubeletError::kConnect ||
+                                     reason == KubeletError::kTimeout || reason == KubeletError::kTls);
+  bool summary_ok = !transport_down &&
+                    FetchInto(KubeletEndpoint::kSummary, token, &summary_msg_, next.get(), &reason);
+
+  if (pods_ok) {
+    next->pods = kubelet::BuildPods(pods_msg_, prev);
+    next->pods_fetched = now;
+  } else if (now - prev.pods_fetched <= options_.stale_grace) {
+    next->pods = prev.pods;  // stale labels beat no labels, for a while
+    next->pods_fetched = prev.pods_fetched;
+  } else if (!prev.pods.empty()) {
+    LogWarn("kubelet pods metadata older than ", absl::FormatDuration(options_.stale_grace),
+            "; dropping namespace/pod labels until the kubelet answers");
+  }
+  if (summary_ok) {
+    next->usage = kubelet::BuildUsage(summary_msg_);
+    next->summary_fetched = now;
+  } else if (now - prev.summary_fetched <= options_.stale_grace) {
+    next->usage = prev.usage;
+    next->summary_fetched = prev.summary_fetched;
+  }
+  kubelet::IndexState(prev, next.get());
+  next->up = pods_ok && summary_ok;
+
+  std::string signature = kubelet::LayoutSignature(*next);
+  if (signature != signature_) {
+    ++next->layout_version;
+    signature_ = std::move(signature);
+  }
+  *all_ok = next->up;
+  failures_ = next->up ? 0 : failures_ + 1;
+  return next;
+}
+
+KubeletClient::KubeletClient(KubeletOptions options)
+    : options_(std::move(options)),
+      poller_(std::make_unique<Poller>(options_)),
+      state_(std::make_shared<const KubeletState>()) {}
+
+KubeletClient::~KubeletClient() { Stop(); }
+
+absl::Status KubeletClient::Start() {
+  if (thread_.joinable()) return absl::FailedPreconditionError("kubelet client already started");
+  if (options_.url.empty()) return absl::InvalidArgumentError("kubelet client: no URL");
+  if (absl::Status s = poller_->Init(); !s.ok()) return s;
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stop_ = false;
+  }
+  LogInfo("kubelet client polling ", options_.url, " every ", absl::FormatDuration(options_.interval),
+          options_.insecure_skip_verify ? " (TLS verification off)" : "");
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void KubeletClient::Stop() {
+  {
+    absl::MutexLock lock(&stop_mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void KubeletClient::PollOnce() {
+  if (absl::Status s = poller_->Init(); !s.ok()) {
+    LogError("kubelet client: ", s.message());
+    return;
+  }
+  bool ok = false;
+  auto prev = state();
+  Publish(poller_->Poll(*prev, &ok));
+}
+
+void KubeletClient::Run() {
+  absl::BitGen rng;
+  while (true) {
+    bool ok = false;
+    // Nothing may escape the thread: curl and protobuf are C/C++ boundaries
+    // whose only exception is std::bad_alloc, but one escaping would kill
+    // the agent.
+    try {
+      auto prev = state();
+      Publish(poller_->Poll(*prev, &ok));
+    } catch (const std::exception& e) {
+      LogError("kubelet poll failed: ", e.what());
+    } catch (...) {
+      LogError("kubelet poll failed: unknown exception");
+    }
+    absl::Duration delay = options_.interval;
+    if (!ok) {
+      // Capped exponential backoff with jitter: 1s, 2s, 4s ... backoff_max,
+      // each scaled by a random 50-100%.
+      uint32_t n = std::min<uint32_t>(poller_->failures(), 30);
+      absl::Duration d = options_.backoff_initial * std::pow(2.0, n > 0 ? n - 1 : 0);
+      d = std::min(d, options_.backoff_max);
+      delay = d * absl::Uniform(rng, 0.5, 1.0);
+    }
+    absl::MutexLock lock(&stop_mu_);
+    if (stop_mu_.AwaitWithTimeout(absl::Condition(&stop_), delay)) return;
+  }
+}
+
+void KubeletClient::Publish(std::shared_ptr<const KubeletState> state) {
+  absl::MutexLock lock(&mu_);
+  state_ = std::move(state);
+}
+
+std::shared_ptr<const KubeletState> KubeletClient::state() const {
+  absl::MutexLock lock(&mu_);
+  return state_;
+}
+
+}  // namespace nodepulse::collectors

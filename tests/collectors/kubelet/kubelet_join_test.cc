@@ -1,0 +1,102 @@
+// The join end to end below the agent: the cgroup collector, on a fixture
+// cgroup tree renamed after a pod UID and container ID of the 1.35 /pods
+// fixture, labels its series through MakeKubeletLabeler() with what the
+// client fetched from the HTTPS fake kubelet, as cAdvisor would.
+#include <filesystem>
+
+#include "https_fixture.h"
+#include "nodepulse/collectors/cgroup.h"
+#include "nodepulse/pipeline/pipeline.h"
+
+namespace nodepulse::collectors {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FindSeries;
+
+constexpr char kFixturePod[] = "pod6f1c2a9e-0b4d-4e1f-9a57-3c2d1e0f9a01";
+constexpr char kFixtureContainer[] = "4f0a1c8e2b6d9f3a5c7e1b0d2f4a6c8e0b2d4f6a8c0e2a4c6e8f0a2b4c6d8e01";
+constexpr char kSandbox[] = "9c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b02";
+// e2e-hpa-6cd8d99884-tggnr and its php-apache container in pods.nri-k8s-1.35.json.
+constexpr char kPodUid[] = "3ea3ef66-5f89-43b7-b88b-6ee26f5b18a4";
+constexpr char kContainerId[] = "77bb57d9a0006a5ac95a6fa541b2f2a646943143fe1d906aaf70a392d9a62b83";
+
+class KubeletJoinTest : public testing::KubeletHttpsTest {
+ protected:
+  void SetUp() override {
+    KubeletHttpsTest::SetUp();
+    root_ = testing::MakeTempDir("kubelet-join");
+    const fs::path src = std::string(NODEPULSE_FIXTURES) + "/cgroup/v1-cgroupfs-debian12";
+    fs::copy(src / "sys", fs::path(root_) / "sys", fs::copy_options::recursive);
+    fs::copy(src / "proc", fs::path(root_) / "proc", fs::copy_options::recursive);
+    // Rename in every controller hierarchy, as the kubelet's cgroupfs driver
+    // would have named them: kubepods/pod<uid>/<container id>.
+    for (const auto& controller : fs::directory_iterator(fs::path(root_) / "sys/fs/cgroup")) {
+      fs::path pod = controller.path() / "kubepods" / kFixturePod;
+      if (!fs::exists(pod)) continue;
+      if (fs::exists(pod / kFixtureContainer)) fs::rename(pod / kFixtureContainer, pod / kContainerId);
+      fs::rename(pod, controller.path() / "kubepods" / (std::string("pod") + kPodUid));
+    }
+  }
+  void TearDown() override { testing::RemoveTree(root_); }
+  std::string root_;
+};
+
+TEST_F(KubeletJoinTest, CgroupSeriesCarryNamespacePodContainerImage) {
+  auto client = std::make_shared<KubeletClient>(Options());
+  client->PollOnce();
+  ASSERT_TRUE(client->state()->up);
+
+  pipeline::Pipeline pipeline{pipeline::Options{}};
+  CgroupOptions options;
+  options.cgroup_root = root_ + "/sys/fs/cgroup";
+  options.proc_root = root_ + "/proc";
+  options.labeler = MakeKubeletLabeler(client);
+  auto cgroups = NewCgroupCollector(options, pipeline);
+  ASSERT_TRUE(cgroups.ok()) << cgroups.status();
+  pipeline.BeginCycle(1000);
+  CollectStats stats;
+  ASSERT_TRUE((*cgroups)->Collect(pipeline, stats).ok());
+  pipeline.EndCycle();
+  auto snap = pipeline.snapshot();
+
+  const std::string pod_id = std::string("/kubepods/pod") + kPodUid;
+  auto container = FindSeries(*snap, "container_cpu_usage_seconds_total", {{"id", pod_id + "/" + kContainerId}});
+  ASSERT_FALSE(container.empty()) << "no cpu series for the renamed container";
+  std::map<std::string, std::string> want = {
+      {"container", "php-apache"}, {"id", pod_id + "/" + kContainerId},
+      {"image", "docker.io/library/nginx:alpine"}, {"name", kContainerId},
+      {"namespace", "scraper"}, {"pod", "e2e-hpa-6cd8d99884-tggnr"}};
+  for (const auto& s : container) {
+    for (const auto& [k, v] : want) EXPECT_EQ(s.labels.at(k), v) << k;
+  }
+  // The other container of that pod is not in /pods (cAdvisor shows the
+  // sandbox like this): known pod, container="".
+  auto sandbox = FindSeries(*snap, "container_cpu_usage_seconds_total", {{"id", pod_id + "/" + kSandbox}});
+  ASSERT_FALSE(sandbox.empty());
+  EXPECT_EQ(sandbox[0].labels.at("container"), "");
+  EXPECT_EQ(sandbox[0].labels.at("name"), kSandbox);
+  EXPECT_EQ(sandbox[0].labels.at("pod"), "e2e-hpa-6cd8d99884-tggnr");
+  // The pod cgroup itself: namespace and pod, empty container/image/name.
+  auto pod = FindSeries(*snap, "container_cpu_usage_seconds_total", {{"id", pod_id}});
+  ASSERT_FALSE(pod.empty());
+  EXPECT_EQ(pod[0].labels.at("namespace"), "scraper");
+  EXPECT_EQ(pod[0].labels.at("container"), "");
+  EXPECT_EQ(pod[0].labels.at("name"), "");
+  // Pods the kubelet does not list keep the path-only labels.
+  auto other = FindSeries(*snap, "container_cpu_usage_seconds_total",
+                          {{"id", "/kubepods/burstable/pod8a3e5b7c-1d2f-4a6b-8c9d-0e1f2a3b4c02"}});
+  ASSERT_FALSE(other.empty());
+  EXPECT_EQ(other[0].labels.at("pod"), "");
+
+  // The rollup lookup agrees.
+  auto owner = MakePodOwnerLookup(client)(kPodUid);
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(owner->namespace_name, "scraper");
+  EXPECT_EQ(owner->workload, "e2e-hpa");
+  EXPECT_EQ(owner->workload_kind, "Deployment");
+  EXPECT_FALSE(MakePodOwnerLookup(client)("no-such-uid").has_value());
+}
+
+}  // namespace
+}  // namespace nodepulse::collectors

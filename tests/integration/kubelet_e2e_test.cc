@@ -1,0 +1,131 @@
+// The agent joined to a real HTTPS kubelet stand-in serving captured kubelet
+// responses, on a fixture cgroup tree renamed after a pod and container of
+// those responses: /metrics must carry namespace/pod/container/image like
+// cAdvisor in the kubelet, plus the kubelet-only series; with the kubelet
+// down, cgroup collection goes on and the failure is visible.
+#include <filesystem>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "agent_harness.h"
+#include "fake_kubelet.h"
+#include "gtest/gtest.h"
+#include "process.h"
+
+namespace nodepulse::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// e2e-hpa-6cd8d99884-tggnr / php-apache in pods.nri-k8s-1.35.json.
+constexpr char kPodUid[] = "3ea3ef66-5f89-43b7-b88b-6ee26f5b18a4";
+constexpr char kContainerId[] = "77bb57d9a0006a5ac95a6fa541b2f2a646943143fe1d906aaf70a392d9a62b83";
+// The guaranteed pod and its busy container in the v1-cgroupfs-debian12 tree.
+constexpr char kFixturePod[] = "pod6f1c2a9e-0b4d-4e1f-9a57-3c2d1e0f9a01";
+constexpr char kFixtureContainer[] = "9c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b02";
+constexpr char kToken[] = "e2e-token-0123456789";
+
+class KubeletE2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("nodepulse-test-kubelet-e2e");
+    ASSERT_FALSE(dir_.empty());
+    certs_ = MakeTestCerts(dir_);
+    ASSERT_TRUE(certs_.error.empty()) << certs_.error;
+    WriteFile(dir_ + "/token", std::string(kToken) + "\n");
+    const fs::path src = std::string(NODEPULSE_FIXTURES) + "/cgroup/v1-cgroupfs-debian12";
+    fs::copy(src / "sys", fs::path(dir_) / "sys", fs::copy_options::recursive);
+    fs::copy(src / "proc", fs::path(dir_) / "proc", fs::copy_options::recursive);
+    for (const auto& ctl : fs::directory_iterator(fs::path(dir_) / "sys/fs/cgroup")) {
+      fs::path pod = ctl.path() / "kubepods" / kFixturePod;
+      if (!fs::exists(pod)) continue;
+      if (fs::exists(pod / kFixtureContainer)) fs::rename(pod / kFixtureContainer, pod / kContainerId);
+      fs::rename(pod, ctl.path() / "kubepods" / (std::string("pod") + kPodUid));
+    }
+  }
+  void TearDown() override { RemoveTree(dir_); }
+
+  std::vector<std::string> AgentFlags(const std::string& url) const {
+    return {"--interval=500ms",
+            "--cgroup-root=" + dir_ + "/sys/fs/cgroup",
+            "--proc-root=" + dir_ + "/proc",
+            "--kubelet-url=" + url,
+            "--kubelet-ca-file=" + certs_.ca,
+            "--kubelet-token-file=" + dir_ + "/token",
+            "--kubelet-node-name=datagen-1-35",
+            "--kubelet-interval=1s",
+            "--kubelet-timeout=1s",
+            "--rescan-interval=500ms"};
+  }
+
+  std::string dir_;
+  TestCerts certs_;
+};
+
+TEST_F(KubeletE2ETest, SeriesCarryKubernetesLabelsAndKubeletSeries) {
+  FakeKubelet kubelet(certs_.server_cert, certs_.server_key, kToken);
+  ASSERT_TRUE(kubelet.ok());
+  kubelet.Serve("/pods", ReadFile(std::string(NODEPULSE_FIXTURES) + "/kubelet/pods.nri-k8s-1.35.json"));
+  kubelet.Serve("/stats/summary",
+                ReadFile(std::string(NODEPULSE_FIXTURES) + "/kubelet/stats-summary.nri-k8s-1.35.json"));
+  AgentHarness agent(AgentFlags(kubelet.url()));
+  ASSERT_TRUE(agent.ok()) << agent.child().Output();
+
+  const std::string id = std::string("id=\"/kubepods/pod") + kPodUid + "/" + kContainerId + "\"";
+  std::string m;
+  // Labels arrive at the first rescan after the first kubelet poll.
+  bool joined = WaitFor([&] {
+    m = agent.Metrics();
+    return SampleValue(m, "container_cpu_usage_seconds_total", {id, "pod=\"e2e-hpa-6cd8d99884-tggnr\""})
+        .has_value();
+  }, 15000, 200);
+  ASSERT_TRUE(joined) << agent.child().Output() << "\n" << m.substr(0, 3000);
+  EXPECT_TRUE(SampleValue(m, "container_cpu_usage_seconds_total",
+                          {id, "container=\"php-apache\"", "namespace=\"scraper\"",
+                           "image=\"docker.io/library/nginx:alpine\"",
+                           std::string("name=\"") + kContainerId + "\""})
+                  .has_value());
+  EXPECT_TRUE(SampleValue(m, "container_memory_working_set_bytes", {id, "namespace=\"scraper\""}).has_value());
+  // Requests next to usage, and kubelet-only series (network from /stats/summary).
+  EXPECT_TRUE(SampleValue(m, "kube_pod_container_resource_requests",
+                          {"pod=\"e2e-hpa-6cd8d99884-tggnr\"", "resource=\"cpu\""})
+                  .has_value())
+      << m.substr(0, 2000);
+  EXPECT_TRUE(SampleValue(m, "container_network_receive_bytes_total", {"namespace=\""}).has_value());
+  EXPECT_EQ(SampleValue(m, "nodepulse_kubelet_up").value_or(-1), 1);
+  EXPECT_GE(kubelet.requests("/pods"), 1);
+}
+
+TEST_F(KubeletE2ETest, KubeletDownKeepsCollectingAndSaysWhy) {
+  int closed_port = FreeLoopbackPort();  // nothing listens here
+  AgentHarness agent(AgentFlags("https://127.0.0.1:" + std::to_string(closed_port)), "/healthz");
+  ASSERT_TRUE(agent.ok()) << agent.child().Output();
+  std::string m;
+  ASSERT_TRUE(WaitFor([&] {
+    m = agent.Metrics();
+    return SampleValue(m, "nodepulse_kubelet_errors_total", {"reason=\"connect\""}).value_or(0) >= 2;
+  }, 10000, 200)) << m.substr(0, 2000);
+  EXPECT_EQ(SampleValue(m, "nodepulse_kubelet_up").value_or(-1), 0);
+  // cgroup metrics keep flowing, path-only labels.
+  EXPECT_TRUE(SampleValue(m, "container_cpu_usage_seconds_total",
+                          {std::string("id=\"/kubepods/pod") + kPodUid + "\""})
+                  .has_value());
+  HttpResult ready = HttpGet(agent.port(), "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_TRUE(absl::StrContains(ready.body, "kubelet")) << ready.body;
+  EXPECT_EQ(HttpGet(agent.port(), "/healthz").status, 200);
+  // Several failed polls, but one warning for the state change, not one per poll.
+  std::string log = agent.child().Output();
+  int warnings = 0;
+  for (absl::string_view line : absl::StrSplit(log, '\n')) {
+    if (absl::StrContains(line, "kubelet") &&
+        (absl::StrContains(line, "level=warn") || absl::StrContains(line, "level=error"))) {
+      ++warnings;
+    }
+  }
+  EXPECT_GE(warnings, 1) << log;
+  EXPECT_LE(warnings, 2) << log;
+}
+
+}  // namespace
+}  // namespace nodepulse::testing

@@ -1,0 +1,148 @@
+#include "nodepulse/pipeline/pipeline.h"
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <new>
+
+#include "gtest/gtest.h"
+
+// Counts allocations on threads that ask for it, to check the per-cycle
+// path allocates nothing.
+namespace {
+thread_local bool t_counting = false;
+thread_local uint64_t t_allocs = 0;
+}  // namespace
+void* operator new(size_t n) {
+  if (t_counting) ++t_allocs;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace nodepulse::pipeline {
+namespace {
+
+TEST(Pipeline, InternIsIdempotentAndCapped) {
+  Options o;
+  o.max_series = 3;
+  Pipeline p(o);
+  MetricId m = *p.RegisterMetric({"m", "", MetricKind::kGauge, true});
+  EXPECT_EQ(*p.RegisterMetric({"m", "", MetricKind::kGauge, true}), m);
+  EXPECT_FALSE(p.RegisterMetric({"m", "", MetricKind::kCounter, true}).ok());
+  EXPECT_FALSE(p.RegisterMetric({"bad name", "", MetricKind::kGauge, false}).ok());
+  EntityId e = p.AddEntity({{"container", "a"}});
+  SeriesId a = p.Intern(m, e, {{"cpu", "0"}});
+  EXPECT_EQ(p.Intern(m, e, {{"cpu", "0"}}), a);
+  p.Intern(m, e, {{"cpu", "1"}});
+  p.Intern(m, e, {{"cpu", "2"}});
+  EXPECT_EQ(p.Intern(m, e, {{"cpu", "3"}}), kNoSeries);
+  EXPECT_EQ(p.Intern(m, e, {{"cpu", "4"}}), kNoSeries);
+  p.Set(kNoSeries, 1.0);  // no-op, no crash
+  p.BeginCycle(1000);
+  p.EndCycle();
+  EXPECT_EQ(p.stats().series_dropped, 2u);
+  EXPECT_EQ(p.stats().series_live, 3u);
+  EXPECT_EQ(p.stats().history_series, 3u);
+}
+
+TEST(Pipeline, SnapshotValuesAndLabels) {
+  Pipeline p(Options{});
+  MetricId m = *p.RegisterMetric({"container_memory_rss", "", MetricKind::kGauge, false});
+  EntityId e = p.AddEntity({{"pod", "p"}, {"container", "c"}});
+  SeriesId s = p.Intern(m, e, {{"device", "sda"}});
+  p.BeginCycle(1234);
+  p.Set(s, 42);
+  p.EndCycle();
+  auto snap = p.snapshot();
+  EXPECT_EQ(snap->timestamp_ms, 1234);
+  EXPECT_EQ(snap->value(s), 42);
+  EXPECT_EQ(snap->catalog->series[s].rendered_labels, "container=\"c\",device=\"sda\",pod=\"p\"");
+  p.SetEntityLabels(e, {{"pod", "p"}, {"container", "c"}, {"namespace", "n"}});
+  p.BeginCycle(2234);
+  p.EndCycle();
+  EXPECT_TRUE(std::isnan(p.snapshot()->value(s)));  // not set this cycle
+  EXPECT_EQ(p.snapshot()->catalog->LabelsOf(s).size(), 4u);
+  EXPECT_EQ(snap->value(s), 42);  // the old snapshot did not change
+}
+
+TEST(Pipeline, ReleaseRecyclesWithNewGeneration) {
+  Pipeline p(Options{});
+  MetricId m = *p.RegisterMetric({"m", "", MetricKind::kGauge, false});
+  EntityId e = p.AddEntity({});
+  SeriesId a = p.Intern(m, e, {{"k", "1"}});
+  p.BeginCycle(1);
+  p.EndCycle();
+  const uint32_t gen = p.snapshot()->catalog->series[a].generation;
+  p.Release(a);
+  SeriesId b = p.Intern(m, e, {{"k", "2"}});
+  EXPECT_EQ(a, b);
+  p.BeginCycle(2);
+  p.EndCycle();
+  EXPECT_EQ(p.snapshot()->catalog->series[b].generation, gen + 1);
+  EXPECT_EQ(p.snapshot()->catalog->by_metric[m].size(), 1u);
+}
+
+TEST(Pipeline, ExpiryRecyclesSilentSeries) {
+  Options o;
+  o.series_expiry_ms = 30'000;
+  Pipeline p(o);
+  MetricId m = *p.RegisterMetric({"m", "", MetricKind::kGauge, true});
+  SeriesId busy = p.Intern(m, kNodeEntity, {{"k", "busy"}});
+  SeriesId quiet = p.Intern(m, kNodeEntity, {{"k", "quiet"}});
+  int64_t ts = 1'000'000;
+  for (int i = 0; i < 100; ++i, ts += 1000) {
+    p.BeginCycle(ts);
+    p.Set(busy, i);
+    if (i < 10) p.Set(quiet, i);
+    p.EndCycle();
+  }
+  Pipeline::Stats st = p.stats();
+  EXPECT_EQ(st.series_expired, 1u);
+  EXPECT_EQ(st.series_live, 1u);
+  EXPECT_TRUE(p.snapshot()->catalog->series[busy].alive);
+  EXPECT_FALSE(p.snapshot()->catalog->series[quiet].alive);
+  // Interning it again gives a fresh series (same id, next generation).
+  EXPECT_EQ(p.Intern(m, kNodeEntity, {{"k", "quiet"}}), quiet);
+}
+
+TEST(Pipeline, SteadyStateCycleAllocatesNothing) {
+  Pipeline p(Options{});
+  MetricId g = *p.RegisterMetric({"g", "", MetricKind::kGauge, true});
+  MetricId c = *p.RegisterMetric({"c_total", "", MetricKind::kCounter, true});
+  MetricId l = *p.RegisterMetric({"l", "", MetricKind::kGauge, false});
+  std::vector<SeriesId> ids;
+  for (int i = 0; i < 3000; ++i) {
+    ids.push_back(p.Intern(i % 3 == 0   ? g
+                           : i % 3 == 1 ? c
+                                        : l,
+                           kNodeEntity, {{"i", std::to_string(i)}}));
+  }
+  int64_t ts = 1'000'000;
+  auto cycle = [&] {
+    p.BeginCycle(ts);
+    for (SeriesId id : ids) p.Set(id, static_cast<double>(ts));
+    p.EndCycle();
+    ts += 1000;
+  };
+  for (int i = 0; i < 5; ++i) cycle();
+  const uint64_t bytes = p.stats().bytes;
+  t_counting = true;
+  t_allocs = 0;
+  for (int i = 0; i < 200; ++i) cycle();  // crosses 10 s and 60 s rollups
+  t_counting = false;
+  EXPECT_EQ(t_allocs, 0u);
+  EXPECT_EQ(p.stats().bytes, bytes);  // nothing grows per sample
+}
+
+TEST(Pipeline, CreateRejectsBadTiers) {
+  Options o;
+  o.tiers = {{1000, 10}, {1500, 10}};
+  EXPECT_EQ(Pipeline::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.tiers = DefaultTiers();
+  EXPECT_TRUE(Pipeline::Create(o).ok());
+}
+
+}  // namespace
+}  // namespace nodepulse::pipeline
