@@ -39,6 +39,14 @@ absl::Status Agent::Start() {
   if (!self.ok()) return self.status();
   self_ = *std::move(self);
 
+  if (config_.remote_write) {
+    auto rw = exporters::RemoteWriter::Create(*config_.remote_write, self_->registry());
+    if (!rw.ok()) return rw.status();
+    remote_writer_ = *std::move(rw);
+    LogInfo("remote_write: ", config_.remote_write->urls.size(), " receiver(s), queue in ",
+            config_.remote_write->state_dir);
+  }
+
   // The kubelet client starts first so the cgroup labeler has pod metadata
   // as early as possible; it polls on its own thread.
   if (config_.kubelet) {
@@ -145,8 +153,10 @@ void Agent::Stop() {
     stop_ = true;
   }
   stop_cv_.notify_all();
-  // Reverse start order: collection, HTTP, kubelet.
+  // Reverse start order: collection, remote_write (drains the queue to disk
+  // and sends what it can for up to 10 s), HTTP, kubelet.
   if (collection_thread_.joinable()) collection_thread_.join();
+  if (remote_writer_) remote_writer_->Stop(absl::Seconds(10));
   if (server_) server_->Stop();
   if (kubelet_) kubelet_->Stop();
 }
@@ -200,6 +210,8 @@ void Agent::RunCycle() {
     self_->ObserveCollector(name, s.ok(), secs, slot.stats);
   }
   pipeline_->EndCycle();
+  // A pointer hand-off; encoding and disk I/O happen on the writer's thread.
+  if (remote_writer_) remote_writer_->OnSnapshot(pipeline_->snapshot());
   self_->ObservePipeline(pipeline_->stats());
   self_->ObserveProcess();
   int64_t end = MonoNanos();

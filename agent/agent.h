@@ -24,6 +24,7 @@
 #include "nodepulse/collectors/collector.h"
 #include "nodepulse/collectors/kubelet.h"
 #include "nodepulse/exporters/http_server.h"
+#include "nodepulse/exporters/remote_write.h"
 #include "nodepulse/pipeline/pipeline.h"
 #include "self_metrics.h"
 
@@ -64,6 +65,7 @@ class Agent {
   std::shared_ptr<SelfMetrics> self_;
   std::shared_ptr<prometheus::Collectable> snapshot_collectable_;
   std::unique_ptr<exporters::HttpServer> server_;
+  std::unique_ptr<exporters::RemoteWriter> remote_writer_;  // null without receivers
 
   std::thread collection_thread_;
   std::mutex stop_mu_;

@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <map>
+#include <vector>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
@@ -39,6 +42,19 @@ ABSL_FLAG(absl::Duration, kubelet_interval, absl::Seconds(10), "how often /pods 
 ABSL_FLAG(absl::Duration, kubelet_timeout, absl::Seconds(5), "timeout of one kubelet request");
 ABSL_FLAG(int64_t, kubelet_max_response_bytes, int64_t{64} << 20,
           "largest kubelet response accepted; bigger ones are refused and counted");
+ABSL_FLAG(std::vector<std::string>, remote_write_url, {},
+          "Prometheus remote-write receiver, e.g. http://prometheus:9090/api/v1/write "
+          "(repeatable; each receiver has its own cursor in the queue)");
+ABSL_FLAG(std::string, remote_write_bearer_token_file, "", "bearer token file for the receivers");
+ABSL_FLAG(std::string, remote_write_ca_file, "", "CA bundle for https receivers");
+ABSL_FLAG(std::string, state_dir, "",
+          "directory for the on-disk remote_write queue (required with --remote-write-url; "
+          "a hostPath in Kubernetes so restarts lose nothing)");
+ABSL_FLAG(int64_t, remote_write_max_queue_bytes, int64_t{256} << 20,
+          "bound of the on-disk queue; the oldest samples beyond it are dropped and counted");
+ABSL_FLAG(std::string, remote_write_send, "both", "which series to send: raw, aggregates or both");
+ABSL_FLAG(std::vector<std::string>, remote_write_external_label, {},
+          "name=value label added to every sent series (repeatable), e.g. node=$NODE_NAME");
 ABSL_FLAG(absl::Duration, kubelet_stale_grace, absl::Minutes(2),
           "how long the last good pod metadata is kept while the kubelet is unreachable");
 
@@ -54,7 +70,16 @@ constexpr const char* kFlags[] = {"listen",          "interval",      "cgroup_ro
                                   "kubelet_url", "kubelet_token_file", "kubelet_ca_file",
                                   "kubelet_insecure_skip_verify", "kubelet_apiserver_proxy",
                                   "kubelet_node_name", "kubelet_interval", "kubelet_timeout",
-                                  "kubelet_max_response_bytes", "kubelet_stale_grace"};
+                                  "kubelet_max_response_bytes", "kubelet_stale_grace",
+                                  "remote_write_url", "remote_write_bearer_token_file",
+                                  "remote_write_ca_file", "state_dir",
+                                  "remote_write_max_queue_bytes", "remote_write_send",
+                                  "remote_write_external_label"};
+
+// Flags that may be given several times; their values accumulate.
+bool Repeatable(absl::string_view name) {
+  return name == "remote_write_url" || name == "remote_write_external_label";
+}
 
 bool Known(absl::string_view name) {
   for (const char* f : kFlags) {
@@ -69,6 +94,53 @@ absl::Status CheckDir(absl::string_view flag, const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat("--", flag, "=", path, ": not a readable directory"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status ParseRemoteWrite(Config& cfg) {
+  std::vector<std::string> urls = absl::GetFlag(FLAGS_remote_write_url);
+  if (urls.empty()) return absl::OkStatus();
+  exporters::RemoteWriteOptions rw;
+  for (const std::string& u : urls) {
+    if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--remote-write-url=", u, ": must start with http:// or https://"));
+    }
+    rw.urls.push_back(u);
+  }
+  rw.bearer_token_file = absl::GetFlag(FLAGS_remote_write_bearer_token_file);
+  rw.ca_file = absl::GetFlag(FLAGS_remote_write_ca_file);
+  rw.state_dir = absl::GetFlag(FLAGS_state_dir);
+  if (rw.state_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--state-dir is required with --remote-write-url (the queue must survive restarts)");
+  }
+  if (absl::Status s = CheckDir("state-dir", rw.state_dir); !s.ok()) return s;
+  int64_t max_queue = absl::GetFlag(FLAGS_remote_write_max_queue_bytes);
+  if (max_queue < (int64_t{16} << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--remote-write-max-queue-bytes=", max_queue, ": must be at least 16777216 (16 MiB)"));
+  }
+  rw.max_queue_bytes = static_cast<uint64_t>(max_queue);
+  rw.segment_bytes = std::min<uint64_t>(rw.segment_bytes, rw.max_queue_bytes / 4);
+  std::string send = absl::GetFlag(FLAGS_remote_write_send);
+  if (send == "raw") {
+    rw.send_aggregates = false;
+  } else if (send == "aggregates") {
+    rw.send_raw = false;
+  } else if (send != "both") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--remote-write-send=", send, ": must be raw, aggregates or both"));
+  }
+  for (const std::string& kv : absl::GetFlag(FLAGS_remote_write_external_label)) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--remote-write-external-label=", kv, ": must be name=value"));
+    }
+    rw.external_labels.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
+  }
+  cfg.remote_write = std::move(rw);
   return absl::OkStatus();
 }
 
@@ -89,6 +161,7 @@ std::string Usage() {
 
 absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
   Config cfg;
+  std::map<std::string, std::string> repeated;
   for (size_t i = 1; i < args.size(); ++i) {
     absl::string_view arg = args[i];
     if (arg == "--") break;
@@ -126,6 +199,12 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
       } else {
         return absl::InvalidArgumentError(absl::StrCat("--", shown, " needs a value"));
       }
+    }
+    if (Repeatable(name)) {
+      std::string& acc = repeated[name];
+      if (!acc.empty()) acc += ",";
+      acc += value;
+      value = acc;
     }
     std::string error;
     if (!flag->ParseFrom(value, &error)) {
@@ -205,6 +284,8 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
         "--kubelet-max-response-bytes=", max_resp, ": must be between 4096 and 4294967296"));
   }
   k.max_response_bytes = static_cast<size_t>(max_resp);
+  if (absl::Status s = ParseRemoteWrite(cfg); !s.ok()) return s;
+
   absl::StatusOr<collectors::KubeletOptions> resolved = collectors::KubeletOptionsFromEnvironment(k);
   if (resolved.ok()) {
     cfg.kubelet = *std::move(resolved);

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "nodepulse/collectors/kubelet.h"
+#include "nodepulse/exporters/remote_write.h"
 #include "nodepulse/log/log.h"
 
 namespace nodepulse::agent {
@@ -31,6 +32,8 @@ struct Config {
   // Resolved from --kubelet-* flags and the pod's environment; unset when not
   // in a cluster and no --kubelet-url was given (cgroup and node metrics only).
   std::optional<collectors::KubeletOptions> kubelet;
+  // Set when at least one --remote-write-url is given.
+  std::optional<exporters::RemoteWriteOptions> remote_write;
   bool help = false;  // --help: print Usage() and exit 0
   bool version = false;
 };

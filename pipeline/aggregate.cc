@@ -170,7 +170,7 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
   std::vector<internal::CoarseRow>& coarse_rows = sc.coarse_rows;
   int64_t r = -1;
   {
-    absl::ReaderMutexLock lock(&h.mu);
+    internal::ReaderLock lock(&h.mu);
     r = h.RawSlotOf(at.timestamp_ms);
   }
   const TierSpec& t0 = h.tiers()[0];
@@ -186,7 +186,7 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
     {
       // One lock hold per block of columns, sized so the work is about one
       // row (ReadBudget): the writer never waits longer than that.
-      absl::ReaderMutexLock lock(&h.mu);
+      internal::ReaderLock lock(&h.mu);
       const size_t hw = h.capacity();
       if (c0 >= hw) break;
       len = std::min(h.ReadBudget(*plan), hw - c0);
@@ -275,7 +275,7 @@ absl::StatusOr<Summary> Aggregator::SeriesSummary(const Snapshot& at, SeriesId i
   }
   Summary s;
   {
-    absl::ReaderMutexLock lock(&h.mu);
+    internal::ReaderLock lock(&h.mu);
     const uint32_t col = h.ColumnOf(id, at.catalog->series[id].generation);
     if (col == internal::History::kNoColumn) {
       return absl::NotFoundError(absl::StrCat("series ", id, " has no history"));
@@ -313,7 +313,7 @@ absl::Status Aggregator::History(const Snapshot& at, SeriesId id, uint32_t tier,
   out->min.assign(spec.slots, kNaN);
   out->max.assign(spec.slots, kNaN);
   std::vector<internal::History::Segment> segs;
-  absl::ReaderMutexLock lock(&h.mu);
+  internal::ReaderLock lock(&h.mu);
   const uint32_t col = h.ColumnOf(id, at.catalog->series[id].generation);
   if (col == internal::History::kNoColumn) {
     return absl::NotFoundError(absl::StrCat("series ", id, " has no history"));

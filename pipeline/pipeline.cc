@@ -10,6 +10,7 @@
 #include "internal/history.h"
 #include "internal/kernels.h"
 #include "internal/labels.h"
+#include "internal/mutex.h"
 #include "internal/snapshot_pool.h"
 
 namespace nodepulse::pipeline {
@@ -322,7 +323,7 @@ void Pipeline::EndCycle() {
              (row_.capacity() + m.last_seen.capacity()) * sizeof(double) + m.pool->bytes() +
              m.catalog_bytes;
   {
-    absl::MutexLock lock(&mu_);
+    internal::WriterLock lock(&mu_);
     published_.swap(published);
     published_stats_ = st;
   }
@@ -331,12 +332,12 @@ void Pipeline::EndCycle() {
 }
 
 std::shared_ptr<const Snapshot> Pipeline::snapshot() const {
-  absl::MutexLock lock(&mu_);
+  internal::WriterLock lock(&mu_);
   return published_;
 }
 
 Pipeline::Stats Pipeline::stats() const {
-  absl::MutexLock lock(&mu_);
+  internal::WriterLock lock(&mu_);
   return published_stats_;
 }
 

@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "kernels.h"
+#include "mutex.h"
 #include "nodepulse/pipeline/retention.h"
 #include "nodepulse/pipeline/snapshot.h"
 

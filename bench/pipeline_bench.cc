@@ -1,0 +1,324 @@
+// Pipeline hot paths against their floor, memcpy of the same bytes, in one
+// run. Series are Kubernetes-shaped: each container has history series (CPU
+// counter, memory gauges...) interleaved with latest-only ones, so the
+// SeriesId -> column gather is realistic. N = history series.
+//
+// Allocations per iteration come from the counting operator new below
+// (target 0 for every hot path).
+//
+// Tiers: 1s:6m,10s:10m,60s:1h rather than the default 24 h, so N = 100k
+// fits in memory next to other engineers' builds; the measured loops touch
+// only the raw ring (the 1m window) and one rollup, whose sizes do not
+// depend on how many coarse slots are kept.
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "nodepulse/pipeline/aggregate.h"
+#include "nodepulse/pipeline/pipeline.h"
+#include "nodepulse/pipeline/rollup.h"
+#include "pipeline/internal/history.h"
+#include "pipeline/internal/kernels.h"
+
+// ---- counting allocator hook ----
+// gcc 12 flags free() of what our own malloc-backed operator new returned.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+std::atomic<uint64_t> g_allocs{0};
+}  // namespace
+void* operator new(size_t n) {
+  g_allocs.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t n) { return operator new(n); }
+void* operator new(size_t n, std::align_val_t a) {
+  g_allocs.fetch_add(1, std::memory_order_relaxed);
+  size_t al = static_cast<size_t>(a);
+  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
+
+namespace np = nodepulse::pipeline;
+
+namespace {
+
+constexpr int64_t kStepMs = 1000;
+
+class AllocCounter {
+ public:
+  explicit AllocCounter(benchmark::State& s) : state_(s), start_(g_allocs.load()) {}
+  ~AllocCounter() {
+    state_.counters["allocs_per_iter"] = benchmark::Counter(
+        static_cast<double>(g_allocs.load() - start_) / static_cast<double>(state_.iterations()));
+  }
+
+ private:
+  benchmark::State& state_;
+  uint64_t start_;
+};
+
+np::Options BenchOptions() {
+  np::Options o;
+  o.max_series = 1 << 22;
+  o.tiers = {{1000, 360}, {10'000, 60}, {60'000, 60}};
+  return o;
+}
+
+// A pipeline with n history series (1 in 3 a counter) and n latest-only
+// series, interleaved per container, plus the row values to feed it.
+struct Fixture {
+  std::unique_ptr<np::Pipeline> p;
+  std::vector<np::SeriesId> ids;  // every series, in intern order
+  std::vector<bool> counter;
+  int64_t ts = 1'700'000'000'000;
+  std::vector<double> values;  // by SeriesId, next cycle
+  uint64_t cycle = 0;
+
+  explicit Fixture(size_t n) : p(std::make_unique<np::Pipeline>(BenchOptions())) {
+    auto cpu = p->RegisterMetric(
+        {"container_cpu_usage_seconds_total", "", np::MetricKind::kCounter, true});
+    auto ws =
+        p->RegisterMetric({"container_memory_working_set_bytes", "", np::MetricKind::kGauge, true});
+    auto rss = p->RegisterMetric({"container_memory_rss", "", np::MetricKind::kGauge, true});
+    auto lim =
+        p->RegisterMetric({"container_spec_memory_limit_bytes", "", np::MetricKind::kGauge, false});
+    const size_t containers = (n + 2) / 3;
+    for (size_t c = 0; c < containers && ids.size() < 2 * n; ++c) {
+      std::string pod = "pod-" + std::to_string(c / 2);
+      np::EntityId e = p->AddEntity({{"container", "app" + std::to_string(c % 2)},
+                                     {"namespace", "ns-" + std::to_string(c % 20)},
+                                     {"pod", pod},
+                                     {"workload", "deploy-" + std::to_string(c / 8)},
+                                     {"workload_kind", "Deployment"}});
+      for (auto [m, is_counter] : {std::pair{*cpu, true},
+                                   {*lim, false},
+                                   {*ws, false},
+                                   {*lim, false},
+                                   {*rss, false},
+                                   {*lim, false}}) {
+        if (ids.size() >= 2 * n) break;
+        // Distinct extra label per latest-only series of the same metric.
+        np::SeriesId id = p->Intern(m, e, {{"i", std::to_string(ids.size() % 3)}});
+        ids.push_back(id);
+        counter.push_back(is_counter);
+      }
+    }
+    values.assign(ids.size() + 1024, 0.0);
+  }
+
+  void NextValues() {
+    ++cycle;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      values[ids[i]] = counter[i] ? static_cast<double>(cycle * (i % 7 + 1))
+                                  : static_cast<double>((i * 2654435761u + cycle) % 100000);
+    }
+  }
+
+  void Cycle() {
+    NextValues();
+    p->BeginCycle(ts);
+    for (np::SeriesId id : ids) p->Set(id, values[id]);
+    p->EndCycle();
+    ts += kStepMs;
+  }
+};
+
+// memcpy of rows x N doubles: the floor for any loop that reads that much.
+void BM_MemcpyFloor(benchmark::State& state) {
+  const size_t n = state.range(0) * state.range(1);
+  std::vector<double> src(n, 1.0), dst(n);
+  AllocCounter allocs(state);
+  for (auto _ : state) {
+    std::memcpy(dst.data(), src.data(), n * sizeof(double));
+    benchmark::DoNotOptimize(dst.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * n * sizeof(double));
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+// One cycle into the rings (History::Commit, what EndCycle does with the
+// row): per history block a memcpy (gauges) or the counter-rate pass (one
+// block in three is counters) into the raw slot. rollups:0 is the ring
+// append alone (each commit lands in the same raw slot, so no 10 s / 60 s
+// slot completes); rollups:1 advances 1 s per iteration and so includes the
+// 10 s and 60 s rollups amortized (every 10th and 60th iteration; the
+// rollup loop alone is BM_Downsample). Bytes: the N history values.
+void BM_Ingest(benchmark::State& state) {
+  const size_t blocks =
+      (state.range(0) + np::internal::History::kBlock - 1) / np::internal::History::kBlock;
+  const size_t n = blocks * np::internal::History::kBlock;
+  const bool rollups = state.range(1) != 0;
+  np::internal::History h(BenchOptions().tiers);
+  // Row layout as the Pipeline makes it: a latest-only block after each
+  // history block.
+  std::vector<double> row(2 * n);
+  for (size_t b = 0; b < blocks; ++b) {
+    const np::SeriesId first = static_cast<np::SeriesId>(2 * b * np::internal::History::kBlock);
+    h.AddBlock(first, b % 3 == 0);
+    for (uint32_t i = 0; i < np::internal::History::kBlock; ++i) h.AddSeries(first + i, 1);
+  }
+  for (size_t i = 0; i < row.size(); ++i) row[i] = static_cast<double>(i % 977);
+  int64_t ts = 1'700'000'000'000;
+  h.Commit(ts, row.data());
+  AllocCounter allocs(state);
+  for (auto _ : state) {
+    ts += rollups ? kStepMs : 1;  // +1 ms stays in the same raw slot
+    h.Commit(ts, row.data());
+    row[0] += 1;
+  }
+  state.SetBytesProcessed(state.iterations() * n * sizeof(double));
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+// The whole public cycle for context: BeginCycle (NaN-fill the 2N row),
+// 2N Set() calls, EndCycle (commit + snapshot publish). Bytes: the 2N row.
+void BM_Cycle(benchmark::State& state) {
+  const size_t n = state.range(0);
+  Fixture f(n);
+  for (int i = 0; i < 3; ++i) f.Cycle();
+  AllocCounter allocs(state);
+  for (auto _ : state) f.Cycle();
+  state.SetBytesProcessed(state.iterations() * f.ids.size() * sizeof(double));
+  state.SetItemsProcessed(state.iterations() * f.ids.size());
+}
+
+// avg/min/max/last/sum/count over 1m (60 raw rows) for every history
+// series through the public Aggregator (locking per block, scatter by
+// SeriesId). Bytes: 60 rows x N history values read.
+void BM_WindowAggregate(benchmark::State& state) {
+  const size_t n = state.range(0);
+  Fixture f(n);
+  for (int i = 0; i < 400; ++i) f.Cycle();
+  np::Aggregator agg(*f.p);
+  auto snap = f.p->snapshot();
+  np::WindowStats w;
+  if (!agg.Compute(*snap, 60'000, false, &w).ok()) state.SkipWithError("compute");
+  AllocCounter allocs(state);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(agg.Compute(*snap, 60'000, false, &w));
+  }
+  state.SetBytesProcessed(state.iterations() * 60 * n * sizeof(double));
+  state.SetItemsProcessed(state.iterations() * 60 * n);
+}
+
+// The fold kernel alone (60 rows into 5 accumulators), to separate the
+// loop from the Aggregator's locking and scatter.
+void BM_WindowFold(benchmark::State& state) {
+  const size_t n = state.range(0);
+  const size_t rows = 60;
+  std::vector<double> data(rows * n);
+  std::mt19937_64 rng(1);
+  for (double& d : data) d = (rng() % 16 == 0) ? NAN : static_cast<double>(rng() % 1000);
+  std::vector<const double*> ptrs;
+  for (size_t r = 0; r < rows; ++r) ptrs.push_back(data.data() + r * n);
+  std::vector<double> s(n), c(n), mn(n), mx(n), l(n);
+  np::internal::Acc acc{s.data(), c.data(), mn.data(), mx.data(), l.data()};
+  AllocCounter allocs(state);
+  for (auto _ : state) {
+    np::internal::ResetAcc(acc, n);
+    np::internal::FoldRaw(ptrs.data(), rows, n, acc);
+    benchmark::DoNotOptimize(s.data());
+  }
+  state.SetBytesProcessed(state.iterations() * rows * n * sizeof(double));
+}
+
+// Rolling 10 raw rows into one 10 s slot (sum/count/min/max rows), the
+// rollup Commit runs every 10th cycle. Bytes: 10 rows x N read.
+void BM_Downsample(benchmark::State& state) {
+  const size_t n = state.range(0);
+  const size_t rows = 10;
+  std::vector<double> data(rows * n);
+  std::mt19937_64 rng(2);
+  for (double& d : data) d = (rng() % 16 == 0) ? NAN : static_cast<double>(rng() % 1000);
+  std::vector<const double*> ptrs;
+  for (size_t r = 0; r < rows; ++r) ptrs.push_back(data.data() + r * n);
+  std::vector<double> s(n), c(n), mn(n), mx(n);
+  np::internal::Acc acc{s.data(), c.data(), mn.data(), mx.data(), nullptr};
+  AllocCounter allocs(state);
+  for (auto _ : state) {
+    np::internal::ResetAcc(acc, n);
+    np::internal::FoldRaw(ptrs.data(), rows, n, acc);
+    benchmark::DoNotOptimize(s.data());
+  }
+  state.SetBytesProcessed(state.iterations() * rows * n * sizeof(double));
+}
+
+// EndCycle's publish for N latest-only series: copy the row into a pooled
+// snapshot and swap the pointer. Bytes: the N-value row.
+void BM_SnapshotBuild(benchmark::State& state) {
+  const size_t n = state.range(0);
+  np::Pipeline p(BenchOptions());
+  auto m = p.RegisterMetric({"container_memory_usage_bytes", "", np::MetricKind::kGauge, false});
+  np::EntityId e = p.AddEntity({{"container", "c"}, {"namespace", "ns"}, {"pod", "p"}});
+  for (size_t i = 0; i < n; ++i) p.Intern(*m, e, {{"i", std::to_string(i)}});
+  int64_t ts = 1'700'000'000'000;
+  p.BeginCycle(ts);
+  p.EndCycle();
+  AllocCounter allocs(state);
+  for (auto _ : state) {
+    p.EndCycle();
+  }
+  state.SetBytesProcessed(state.iterations() * n * sizeof(double));
+}
+
+// Per-pod and per-workload rollup of a 1m CPU rate (reader side; allocates
+// its result).
+void BM_Rollup(benchmark::State& state) {
+  const size_t n = state.range(0);
+  Fixture f(n);
+  for (int i = 0; i < 70; ++i) f.Cycle();
+  np::Aggregator agg(*f.p);
+  auto snap = f.p->snapshot();
+  np::WindowStats w;
+  (void)agg.Compute(*snap, 60'000, false, &w);
+  for (auto _ : state) {
+    auto pods = np::RollupPods(*snap, 0, &w, np::Stat::kAvg);
+    auto wl = np::RollupWorkloads(pods);
+    benchmark::DoNotOptimize(wl.data());
+  }
+}
+
+void Sizes(benchmark::internal::Benchmark* b) {
+  for (int n : {1000, 10000, 100000}) b->Arg(n);
+}
+
+}  // namespace
+
+BENCHMARK(BM_MemcpyFloor)
+    ->ArgNames({"n", "rows"})
+    ->Args({1000, 1})
+    ->Args({10000, 1})
+    ->Args({100000, 1})
+    ->Args({1000, 60})
+    ->Args({10000, 60})
+    ->Args({100000, 60});
+BENCHMARK(BM_Ingest)
+    ->ArgNames({"n", "rollups"})
+    ->Args({1000, 0})
+    ->Args({10000, 0})
+    ->Args({100000, 0})
+    ->Args({1000, 1})
+    ->Args({10000, 1})
+    ->Args({100000, 1});
+BENCHMARK(BM_Cycle)->Apply(Sizes);
+BENCHMARK(BM_WindowAggregate)->Apply(Sizes);
+BENCHMARK(BM_WindowFold)->Apply(Sizes);
+BENCHMARK(BM_Downsample)->Apply(Sizes);
+BENCHMARK(BM_SnapshotBuild)->Apply(Sizes);
+BENCHMARK(BM_Rollup)->Apply(Sizes);
+BENCHMARK_MAIN();
