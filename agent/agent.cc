@@ -3,6 +3,9 @@
 #include <time.h>
 
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +27,34 @@ int64_t MonoNanos() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
+// (namespace, pod) -> workload from the kubelet's latest /pods, rebuilt only
+// when the kubelet publishes a new pod layout. Called on the aggregates thread.
+exporters::OwnerLookup OwnerLookupFromKubelet(std::shared_ptr<collectors::KubeletClient> kubelet) {
+  struct Cache {
+    std::mutex mu;
+    std::shared_ptr<const collectors::KubeletState> state;
+    std::map<std::pair<std::string, std::string>, exporters::PodOwnerInfo> owners;
+  };
+  auto cache = std::make_shared<Cache>();
+  return [kubelet, cache](absl::string_view ns, absl::string_view pod)
+             -> std::optional<exporters::PodOwnerInfo> {
+    std::shared_ptr<const collectors::KubeletState> state = kubelet->state();
+    if (!state) return std::nullopt;
+    std::lock_guard<std::mutex> lock(cache->mu);
+    if (cache->state != state) {
+      cache->state = state;
+      cache->owners.clear();
+      for (const collectors::PodMeta& p : state->pods) {
+        if (p.workload.name.empty()) continue;
+        cache->owners[{p.namespace_name, p.name}] = {p.workload.name, p.workload.kind};
+      }
+    }
+    auto it = cache->owners.find({std::string(ns), std::string(pod)});
+    if (it == cache->owners.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
 }  // namespace
 
 Agent::Agent(Config config) : config_(std::move(config)) {}
@@ -33,6 +64,7 @@ Agent::~Agent() { Stop(); }
 absl::Status Agent::Start() {
   pipeline::Options popts;
   popts.max_series = config_.max_series;
+  popts.tiers = config_.tiers;
   pipeline_ = std::make_unique<pipeline::Pipeline>(popts);
 
   absl::StatusOr<std::shared_ptr<SelfMetrics>> self = SelfMetrics::Create(config_.proc_root);
@@ -83,6 +115,7 @@ absl::Status Agent::Start() {
   }
   if (kubelet_) {
     collectors::KubeletCollectorOptions kopts;
+    kopts.mixin_series = config_.mixin_series;
     // Runs on the collection thread (when pods change), like the cgroup
     // collector, so reading its identities needs no lock.
     kopts.pod_cgroup_id = [this](std::string_view pod_uid) -> std::string {
@@ -103,12 +136,35 @@ absl::Status Agent::Start() {
         "no collector could start; check --cgroup-root and --proc-root");
   }
 
+  exporters::AggregatesOptions aopts;
+  aopts.mixin_series = config_.mixin_series;
+  if (config_.kubelet) aopts.node_name = config_.kubelet->node_name;
+  if (kubelet_) aopts.owner_lookup = OwnerLookupFromKubelet(kubelet_);
+  aggregates_ = std::make_shared<exporters::AggregatesEngine>(*pipeline_, std::move(aopts));
+  aggregates_->Start();
+
+  exporters::HealthOptions health_opts;
+  health_opts.self_metrics = {self_->registry()};
+  health_opts.start_time_ms = absl::ToUnixMillis(absl::Now());
+  if (config_.kubelet) health_opts.node_name = config_.kubelet->node_name;
+  health_ = std::make_unique<exporters::HealthReporter>(*pipeline_, std::move(health_opts));
+  health_->Start();
+
   exporters::HttpServerOptions hopts;
   hopts.listen = config_.listen;
   hopts.num_threads = config_.http_threads;
   hopts.max_request_bytes = config_.max_request_bytes;
+  hopts.max_header_bytes = config_.max_header_bytes;
+  hopts.max_connections = config_.max_connections;
+  hopts.max_requests_per_second = config_.max_requests_per_second;
+  hopts.request_timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(config_.http_request_timeout));
+  hopts.idle_timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(config_.http_idle_timeout));
+  hopts.tls_cert_file = config_.tls_cert_file;
+  hopts.tls_key_file = config_.tls_key_file;
+  hopts.client_ca_file = config_.tls_client_ca_file;
+  hopts.auth_token_file = config_.auth_token_file;
+  hopts.probe_listen = config_.probe_listen;
   server_ = std::make_unique<exporters::HttpServer>(hopts);
-  snapshot_collectable_ = std::make_shared<exporters::SnapshotCollectable>(*pipeline_);
   RegisterHandlers();
   if (absl::Status s = server_->Start(); !s.ok()) return s;
 
@@ -120,8 +176,15 @@ absl::Status Agent::Start() {
 }
 
 void Agent::RegisterHandlers() {
-  server_->Handle("/metrics", exporters::MetricsHandler(
-                                  {snapshot_collectable_, self_->registry()}));
+  std::weak_ptr<exporters::AggregatesEngine> engine = aggregates_;
+  server_->Handle("/metrics", exporters::CachedMetricsHandler(
+                                  *pipeline_, {self_->registry(), server_->MetricsCollectable()},
+                                  [engine]() -> std::string {
+                                    auto e = engine.lock();
+                                    auto v = e ? e->view() : nullptr;
+                                    return v ? v->exposition : std::string();
+                                  }));
+  server_->Handle("/api/v1/aggregates", exporters::AggregatesHandler(aggregates_));
   server_->Handle("/healthz", [this](const exporters::HttpRequest&) {
     std::string reason;
     bool ok = Healthy(&reason);
@@ -134,17 +197,8 @@ void Agent::RegisterHandlers() {
     return exporters::HttpResponse{ok ? 200 : 503, "text/plain; charset=utf-8",
                                    ok ? "ready\n" : reason + "\n", {}};
   });
-  server_->Handle("/", [](const exporters::HttpRequest&) {
-    return exporters::HttpResponse{
-        200, "text/html; charset=utf-8",
-        "<!doctype html><html><head><title>nodepulse</title></head><body>"
-        "<h1>nodepulse</h1><ul>"
-        "<li><a href=\"/metrics\">/metrics</a> Prometheus exposition</li>"
-        "<li><a href=\"/healthz\">/healthz</a> collection loop alive</li>"
-        "<li><a href=\"/readyz\">/readyz</a> first cycle done</li>"
-        "</ul></body></html>\n",
-        {}};
-  });
+  server_->Handle("/api/v1/health", health_->ApiHandler());
+  server_->Handle("/", health_->PageHandler());
 }
 
 void Agent::Stop() {
@@ -156,6 +210,8 @@ void Agent::Stop() {
   // Reverse start order: collection, remote_write (drains the queue to disk
   // and sends what it can for up to 10 s), HTTP, kubelet.
   if (collection_thread_.joinable()) collection_thread_.join();
+  if (aggregates_) aggregates_->Stop();
+  if (health_) health_->Stop();
   if (remote_writer_) remote_writer_->Stop(absl::Seconds(10));
   if (server_) server_->Stop();
   if (kubelet_) kubelet_->Stop();
@@ -212,6 +268,7 @@ void Agent::RunCycle() {
   pipeline_->EndCycle();
   // A pointer hand-off; encoding and disk I/O happen on the writer's thread.
   if (remote_writer_) remote_writer_->OnSnapshot(pipeline_->snapshot());
+  aggregates_->Notify(pipeline_->snapshot());
   self_->ObservePipeline(pipeline_->stats());
   self_->ObserveProcess();
   int64_t end = MonoNanos();

@@ -23,6 +23,8 @@
 #include "nodepulse/collectors/cgroup.h"
 #include "nodepulse/collectors/collector.h"
 #include "nodepulse/collectors/kubelet.h"
+#include "nodepulse/exporters/aggregates.h"
+#include "nodepulse/exporters/health.h"
 #include "nodepulse/exporters/http_server.h"
 #include "nodepulse/exporters/remote_write.h"
 #include "nodepulse/pipeline/pipeline.h"
@@ -63,9 +65,12 @@ class Agent {
   collectors::CgroupCollector* cgroup_ = nullptr;       // owned by collectors_
   std::vector<CollectorSlot> collectors_;
   std::shared_ptr<SelfMetrics> self_;
-  std::shared_ptr<prometheus::Collectable> snapshot_collectable_;
   std::unique_ptr<exporters::HttpServer> server_;
   std::unique_ptr<exporters::RemoteWriter> remote_writer_;  // null without receivers
+  std::shared_ptr<exporters::AggregatesEngine> aggregates_;
+  // /api/v1/health and the status page; reads snapshots on HTTP threads and
+  // its own tracker thread, never on the collection thread.
+  std::unique_ptr<exporters::HealthReporter> health_;
 
   std::thread collection_thread_;
   std::mutex stop_mu_;

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
+
 #include <map>
 #include <vector>
 
@@ -26,6 +28,27 @@ ABSL_FLAG(absl::Duration, rescan_interval, absl::Seconds(5),
           "how often the cgroup tree is rescanned for new containers");
 ABSL_FLAG(int, http_threads, 4, "HTTP worker threads (1..64)");
 ABSL_FLAG(int, max_request_bytes, 16384, "largest HTTP request accepted (1024..1048576)");
+ABSL_FLAG(int, max_header_bytes, 8192,
+          "largest HTTP request line + headers (1024..65536, capped at --max-request-bytes); bigger get 431");
+ABSL_FLAG(int, max_connections, 64,
+          "open HTTP connections on --listen (1..10000); more are closed at accept (plain HTTP gets 503)");
+ABSL_FLAG(int, max_requests_per_second, 20,
+          "requests per second on one HTTP connection (1..10000, bursts of as many); more get 429 and a close");
+ABSL_FLAG(absl::Duration, http_request_timeout, absl::Seconds(10),
+          "time to receive one request, TLS handshake included (100ms..5m); slower clients get 408");
+ABSL_FLAG(absl::Duration, http_idle_timeout, absl::Seconds(30),
+          "keep-alive connections idle this long are closed (1s..1h)");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate (chain) for HTTPS on --listen; with --tls-key-file. Re-read when it changes");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls-cert-file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle: require client certificates signed by it (mTLS; needs --tls-cert-file)");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "file holding a bearer token required on every path but /healthz and /readyz "
+          "(re-read when it changes; never logged)");
+ABSL_FLAG(std::string, probe_listen, "",
+          "optional host:port serving only /healthz and /readyz over plain HTTP, for kubelet probes "
+          "when --listen requires client certificates");
 ABSL_FLAG(bool, version, false, "print the version and exit");
 ABSL_FLAG(std::string, kubelet_url, "",
           "kubelet base URL, e.g. https://10.0.0.5:10250 (default in a pod: https://$NODE_IP:10250)");
@@ -55,6 +78,11 @@ ABSL_FLAG(int64_t, remote_write_max_queue_bytes, int64_t{256} << 20,
 ABSL_FLAG(std::string, remote_write_send, "both", "which series to send: raw, aggregates or both");
 ABSL_FLAG(std::vector<std::string>, remote_write_external_label, {},
           "name=value label added to every sent series (repeatable), e.g. node=$NODE_NAME");
+ABSL_FLAG(std::string, retention, "1s:6m,10s:1h,60s:24h",
+          "history tiers as step:span,... finest first; the first step should equal --interval");
+ABSL_FLAG(bool, mixin_series, false,
+          "also emit kubernetes-mixin's node-local recording-rule series (off when the cluster "
+          "runs kube-prometheus's rules, so no series exists twice)");
 ABSL_FLAG(absl::Duration, kubelet_stale_grace, absl::Minutes(2),
           "how long the last good pod metadata is kept while the kubelet is unreachable");
 
@@ -66,7 +94,11 @@ namespace {
 constexpr const char* kFlags[] = {"listen",          "interval",      "cgroup_root",
                                   "proc_root",       "max_series",    "log_level",
                                   "cgroup_max_depth", "rescan_interval", "http_threads",
-                                  "max_request_bytes", "version",
+                                  "max_request_bytes", "max_header_bytes",
+                                  "max_connections", "max_requests_per_second",
+                                  "http_request_timeout", "http_idle_timeout", "tls_cert_file",
+                                  "tls_key_file", "tls_client_ca_file", "auth_token_file",
+                                  "probe_listen", "version",
                                   "kubelet_url", "kubelet_token_file", "kubelet_ca_file",
                                   "kubelet_insecure_skip_verify", "kubelet_apiserver_proxy",
                                   "kubelet_node_name", "kubelet_interval", "kubelet_timeout",
@@ -74,7 +106,7 @@ constexpr const char* kFlags[] = {"listen",          "interval",      "cgroup_ro
                                   "remote_write_url", "remote_write_bearer_token_file",
                                   "remote_write_ca_file", "state_dir",
                                   "remote_write_max_queue_bytes", "remote_write_send",
-                                  "remote_write_external_label"};
+                                  "remote_write_external_label", "mixin_series", "retention"};
 
 // Flags that may be given several times; their values accumulate.
 bool Repeatable(absl::string_view name) {
@@ -141,6 +173,86 @@ absl::Status ParseRemoteWrite(Config& cfg) {
     rw.external_labels.push_back({kv.substr(0, eq), kv.substr(eq + 1)});
   }
   cfg.remote_write = std::move(rw);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+namespace {
+
+absl::Status CheckReadableFile(absl::string_view flag, const std::string& path) {
+  struct stat st;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  bool ok = f != nullptr && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  if (f != nullptr) std::fclose(f);
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", path, ": not a readable file"));
+  }
+  return absl::OkStatus();
+}
+
+// --tls-*, --auth-token-file, --probe-listen and the HTTP limits. Files are
+// checked for readability here; their content (PEM, token) is validated by
+// the HTTP server at start, with errors that name the file, never its content.
+absl::Status ParseHttpSecurity(Config& cfg) {
+  cfg.max_header_bytes = absl::GetFlag(FLAGS_max_header_bytes);
+  // Not required to be <= --max-request-bytes: the server caps the head at
+  // the request limit, so lowering only --max-request-bytes stays valid.
+  if (cfg.max_header_bytes < 1024 || cfg.max_header_bytes > 65536) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-header-bytes=", cfg.max_header_bytes, ": must be between 1024 and 65536"));
+  }
+  cfg.max_connections = absl::GetFlag(FLAGS_max_connections);
+  if (cfg.max_connections < 1 || cfg.max_connections > 10000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-connections=", cfg.max_connections, ": must be between 1 and 10000"));
+  }
+  cfg.max_requests_per_second = absl::GetFlag(FLAGS_max_requests_per_second);
+  if (cfg.max_requests_per_second < 1 || cfg.max_requests_per_second > 10000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-requests-per-second=", cfg.max_requests_per_second, ": must be between 1 and 10000"));
+  }
+  cfg.http_request_timeout = absl::GetFlag(FLAGS_http_request_timeout);
+  if (cfg.http_request_timeout < absl::Milliseconds(100) || cfg.http_request_timeout > absl::Minutes(5)) {
+    return absl::InvalidArgumentError(absl::StrCat("--http-request-timeout=",
+                                                   absl::FormatDuration(cfg.http_request_timeout),
+                                                   ": must be between 100ms and 5m"));
+  }
+  cfg.http_idle_timeout = absl::GetFlag(FLAGS_http_idle_timeout);
+  if (cfg.http_idle_timeout < absl::Seconds(1) || cfg.http_idle_timeout > absl::Hours(1)) {
+    return absl::InvalidArgumentError(absl::StrCat("--http-idle-timeout=",
+                                                   absl::FormatDuration(cfg.http_idle_timeout),
+                                                   ": must be between 1s and 1h"));
+  }
+  cfg.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  cfg.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  cfg.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  if (cfg.tls_cert_file.empty() != cfg.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("--tls-cert-file and --tls-key-file must be given together");
+  }
+  if (!cfg.tls_client_ca_file.empty() && cfg.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-client-ca-file needs --tls-cert-file and --tls-key-file (mTLS is on top of HTTPS)");
+  }
+  for (auto [flag, path] : {std::pair<const char*, const std::string*>{"tls-cert-file", &cfg.tls_cert_file},
+                            {"tls-key-file", &cfg.tls_key_file},
+                            {"tls-client-ca-file", &cfg.tls_client_ca_file}}) {
+    if (path->empty()) continue;
+    if (absl::Status s = CheckReadableFile(flag, *path); !s.ok()) return s;
+  }
+  cfg.auth_token_file = absl::GetFlag(FLAGS_auth_token_file);
+  if (!cfg.auth_token_file.empty()) {
+    if (absl::Status s = CheckReadableFile("auth-token-file", cfg.auth_token_file); !s.ok()) return s;
+  }
+  cfg.probe_listen = absl::GetFlag(FLAGS_probe_listen);
+  if (!cfg.probe_listen.empty()) {
+    if (absl::Status s = exporters::ValidateListenAddress(cfg.probe_listen); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--probe-listen: ", s.message()));
+    }
+    if (cfg.probe_listen == cfg.listen) {
+      return absl::InvalidArgumentError("--probe-listen must differ from --listen");
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -256,6 +368,7 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--max-request-bytes=", cfg.max_request_bytes, ": must be between 1024 and 1048576"));
   }
+  if (absl::Status s = ParseHttpSecurity(cfg); !s.ok()) return s;
 
   collectors::KubeletOptions k;
   k.url = absl::GetFlag(FLAGS_kubelet_url);
@@ -285,6 +398,16 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
   }
   k.max_response_bytes = static_cast<size_t>(max_resp);
   if (absl::Status s = ParseRemoteWrite(cfg); !s.ok()) return s;
+  cfg.mixin_series = absl::GetFlag(FLAGS_mixin_series);
+  {
+    std::string r = absl::GetFlag(FLAGS_retention);
+    absl::StatusOr<std::vector<pipeline::TierSpec>> tiers =
+        pipeline::ParseRetention(std::string_view(r.data(), r.size()));
+    if (!tiers.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--retention=", r, ": ", tiers.status().message()));
+    }
+    cfg.tiers = *std::move(tiers);
+  }
 
   absl::StatusOr<collectors::KubeletOptions> resolved = collectors::KubeletOptionsFromEnvironment(k);
   if (resolved.ok()) {

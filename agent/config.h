@@ -15,6 +15,7 @@
 #include "nodepulse/collectors/kubelet.h"
 #include "nodepulse/exporters/remote_write.h"
 #include "nodepulse/log/log.h"
+#include "nodepulse/pipeline/retention.h"
 
 namespace nodepulse::agent {
 
@@ -29,11 +30,27 @@ struct Config {
   absl::Duration rescan_interval = absl::Seconds(5);
   int http_threads = 4;
   int max_request_bytes = 16384;
+  // HTTP endpoint security and limits (see exporters::HttpServerOptions).
+  // TLS when both cert and key are set; mTLS with a client CA; a bearer token
+  // on everything but /healthz and /readyz with an auth token file.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  std::string auth_token_file;
+  std::string probe_listen;  // optional plain-HTTP port for /healthz and /readyz
+  int max_header_bytes = 8192;
+  int max_connections = 64;
+  int max_requests_per_second = 20;  // per connection
+  absl::Duration http_request_timeout = absl::Seconds(10);
+  absl::Duration http_idle_timeout = absl::Seconds(30);
   // Resolved from --kubelet-* flags and the pod's environment; unset when not
   // in a cluster and no --kubelet-url was given (cgroup and node metrics only).
   std::optional<collectors::KubeletOptions> kubelet;
   // Set when at least one --remote-write-url is given.
   std::optional<exporters::RemoteWriteOptions> remote_write;
+  bool mixin_series = false;
+  // --retention: ring tiers, finest first (pipeline::DefaultTiers()).
+  std::vector<pipeline::TierSpec> tiers = pipeline::DefaultTiers();
   bool help = false;  // --help: print Usage() and exit 0
   bool version = false;
 };

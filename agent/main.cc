@@ -9,6 +9,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent.h"
+#include "cli.h"
+#include "cluster_cli.h"
 #include "config.h"
 #include "nodepulse/log/log.h"
 
@@ -38,6 +40,13 @@ void RaiseFdLimit() {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
+  // `nodepulse health|top ...`: clients of a running agent, not the agent.
+  if (nodepulse::agent::IsCliCommand(args)) return nodepulse::agent::RunCli(args);
+  // `nodepulse merge|cluster ...`: the autoscaler side of the aggregates API.
+  if (nodepulse::agent::IsClusterCommand(args)) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    return nodepulse::agent::RunClusterCommand(args);
+  }
   absl::StatusOr<nodepulse::agent::Config> cfg = nodepulse::agent::ParseFlags(args);
   if (!cfg.ok()) {
     std::fprintf(stderr, "nodepulse: %s\n", std::string(cfg.status().message()).c_str());

@@ -154,8 +154,8 @@ void BM_MemcpyFloor(benchmark::State& state) {
 // One cycle into the rings (History::Commit, what EndCycle does with the
 // row): per history block a memcpy (gauges) or the counter-rate pass (one
 // block in three is counters) into the raw slot. rollups:0 is the ring
-// append alone (each commit lands in the same raw slot, so no 10 s / 60 s
-// slot completes); rollups:1 advances 1 s per iteration and so includes the
+// append alone (each commit lands in the same raw slot, a few ms apart, so
+// no 10 s / 60 s slot completes); rollups:1 advances 1 s per iteration and so includes the
 // 10 s and 60 s rollups amortized (every 10th and 60th iteration; the
 // rollup loop alone is BM_Downsample). Bytes: the N history values.
 void BM_Ingest(benchmark::State& state) {
@@ -173,11 +173,15 @@ void BM_Ingest(benchmark::State& state) {
     for (uint32_t i = 0; i < np::internal::History::kBlock; ++i) h.AddSeries(first + i, 1);
   }
   for (size_t i = 0; i < row.size(); ++i) row[i] = static_cast<double>(i % 977);
-  int64_t ts = 1'700'000'000'000;
+  // Raw slot 1,700,000,001: not the last of a 10 s or 60 s slot, so
+  // rewriting it (rollups:0) never re-rolls a coarse slot.
+  const int64_t base = 1'700'000'001'000;
+  int64_t ts = base;
   h.Commit(ts, row.data());
   AllocCounter allocs(state);
+  uint64_t i = 0;
   for (auto _ : state) {
-    ts += rollups ? kStepMs : 1;  // +1 ms stays in the same raw slot
+    ts = rollups ? ts + kStepMs : base + static_cast<int64_t>(++i % 999);
     h.Commit(ts, row.data());
     row[0] += 1;
   }

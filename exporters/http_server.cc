@@ -2,21 +2,23 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 
-#include <civetweb.h>
-
-#include <cstring>
-#include <mutex>
+#include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "http_server_impl.h"
 #include "nodepulse/log/log.h"
+#include "prometheus/metric_family.h"
 
 namespace nodepulse::exporters {
+
+using http_internal::kNumRejects;
+using http_internal::kRejectNames;
 
 namespace {
 
@@ -39,26 +41,74 @@ std::string UrlDecode(absl::string_view in) {
   return out;
 }
 
-const char* StatusText(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
-  }
-}
+}  // namespace
 
-std::once_flag g_civetweb_init;
+// ---------------------------------------------------------------------------
+// Self-metrics.
+
+namespace {
+
+class HttpServerMetrics : public prometheus::Collectable {
+ public:
+  explicit HttpServerMetrics(std::weak_ptr<HttpServer::Impl> impl) : impl_(std::move(impl)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  std::weak_ptr<HttpServer::Impl> impl_;
+};
 
 }  // namespace
+
+HttpServerStats HttpServer::stats() const {
+  HttpServerStats s;
+  for (int code = 0; code < 600; ++code) {
+    uint64_t v = impl_->responses[code].load(std::memory_order_relaxed);
+    if (v != 0) s.responses[code] = v;
+  }
+  for (int r = 0; r < kNumRejects; ++r) {
+    s.rejected[kRejectNames[r]] = impl_->rejected[r].load(std::memory_order_relaxed);
+  }
+  s.open_connections = impl_->open_connections.load();
+  return s;
+}
+
+std::vector<prometheus::MetricFamily> HttpServerMetrics::Collect() const {
+  std::shared_ptr<HttpServer::Impl> impl = impl_.lock();
+  if (!impl) return {};
+  prometheus::MetricFamily req{"nodepulse_http_requests_total",
+                               "HTTP responses sent by the agent's server, by status code",
+                               prometheus::MetricType::Counter, {}};
+  for (int code = 100; code < 600; ++code) {
+    uint64_t v = impl->responses[code].load(std::memory_order_relaxed);
+    if (v == 0) continue;
+    prometheus::ClientMetric m;
+    m.label.push_back({"code", absl::StrCat(code)});
+    m.counter.value = static_cast<double>(v);
+    req.metric.push_back(std::move(m));
+  }
+  prometheus::MetricFamily rej{"nodepulse_http_rejected_total",
+                               "HTTP requests or connections refused before a handler ran, by reason",
+                               prometheus::MetricType::Counter, {}};
+  for (int r = 0; r < kNumRejects; ++r) {
+    prometheus::ClientMetric m;
+    m.label.push_back({"reason", kRejectNames[r]});
+    m.counter.value = static_cast<double>(impl->rejected[r].load(std::memory_order_relaxed));
+    rej.metric.push_back(std::move(m));
+  }
+  prometheus::MetricFamily open{"nodepulse_http_open_connections", "Open HTTP connections",
+                                prometheus::MetricType::Gauge, {}};
+  prometheus::ClientMetric g;
+  g.gauge.value = static_cast<double>(impl->open_connections.load());
+  open.metric.push_back(std::move(g));
+  std::vector<prometheus::MetricFamily> out;
+  if (!req.metric.empty()) out.push_back(std::move(req));
+  out.push_back(std::move(rej));
+  out.push_back(std::move(open));
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Public API.
 
 std::string HttpRequest::Param(absl::string_view name) const {
   for (absl::string_view kv : absl::StrSplit(query, '&')) {
@@ -100,7 +150,8 @@ absl::Status ValidateListenAddress(absl::string_view listen) {
   return absl::OkStatus();
 }
 
-HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options)) {}
+HttpServer::HttpServer(HttpServerOptions options)
+    : options_(std::move(options)), impl_(std::make_shared<Impl>(options_, handlers_)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -108,87 +159,30 @@ void HttpServer::Handle(std::string path, Handler handler) {
   handlers_[std::move(path)] = std::move(handler);
 }
 
-int HttpServer::Dispatch(mg_connection* conn, void* cbdata) {
-  auto* self = static_cast<HttpServer*>(cbdata);
-  const mg_request_info* info = mg_get_request_info(conn);
-  HttpRequest req;
-  req.method = info->request_method ? info->request_method : "";
-  req.path = info->local_uri ? info->local_uri : "";
-  req.query = info->query_string ? info->query_string : "";
-  for (int i = 0; i < info->num_headers; ++i) {
-    req.headers[absl::AsciiStrToLower(info->http_headers[i].name)] =
-        info->http_headers[i].value ? info->http_headers[i].value : "";
-  }
-  HttpResponse resp;
-  auto it = self->handlers_.find(req.path);
-  if (it == self->handlers_.end()) {
-    resp.status = 404;
-    resp.body = absl::StrCat("not found: ", req.path, "\n");
-  } else if (req.method != "GET" && req.method != "HEAD") {
-    resp.status = 405;
-    resp.headers["Allow"] = "GET, HEAD";
-    resp.body = "only GET and HEAD are supported\n";
-  } else {
-    // Handlers report errors as responses; an exception here would unwind into
-    // civetweb's C code, so it is caught and turned into a 500.
-    try {
-      resp = it->second(req);
-    } catch (const std::exception& e) {
-      LogError("handler for ", req.path, " threw: ", e.what());
-      resp = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
-    }
-  }
-  std::string head = absl::StrCat("HTTP/1.1 ", resp.status, " ", StatusText(resp.status),
-                                  "\r\nContent-Type: ", resp.content_type,
-                                  "\r\nContent-Length: ", resp.body.size(),
-                                  "\r\nCache-Control: no-store\r\n");
-  for (const auto& [k, v] : resp.headers) absl::StrAppend(&head, k, ": ", v, "\r\n");
-  head += "\r\n";
-  mg_write(conn, head.data(), head.size());
-  if (req.method != "HEAD") mg_write(conn, resp.body.data(), resp.body.size());
-  return resp.status;
-}
-
 absl::Status HttpServer::Start() {
-  if (absl::Status s = ValidateListenAddress(options_.listen); !s.ok()) return s;
-  std::call_once(g_civetweb_init, [] { mg_init_library(0); });
-  std::string threads = absl::StrCat(options_.num_threads);
-  std::string timeout = absl::StrCat(options_.request_timeout_ms);
-  std::string max_req = absl::StrCat(options_.max_request_bytes);
-  std::string ports = options_.listen;
-  if (ports.rfind("localhost:", 0) == 0) ports = "127.0.0.1" + ports.substr(9);
-  const char* opts[] = {"listening_ports", ports.c_str(),
-                        "num_threads", threads.c_str(),
-                        "request_timeout_ms", timeout.c_str(),
-                        "max_request_size", max_req.c_str(),
-                        "enable_keep_alive", "yes",
-                        nullptr};
-  mg_callbacks callbacks;
-  std::memset(&callbacks, 0, sizeof(callbacks));
-  // civetweb logs bind failures through log_message; we report them ourselves.
-  callbacks.log_message = [](const mg_connection*, const char* message) {
-    LogDebug("civetweb: ", message);
-    return 1;
-  };
-  ctx_ = mg_start(&callbacks, this, opts);
-  if (ctx_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options_.listen, " (address in use or not permitted)"));
+  if (absl::Status s = impl_->Init(&port_, &probe_port_); !s.ok()) {
+    impl_->CloseAll();
+    return s;
   }
-  // One catch-all handler dispatching on the exact path, so unknown paths get
-  // our 404 rather than civetweb's file server.
-  mg_set_request_handler(ctx_, "/", &HttpServer::Dispatch, this);
-  mg_server_port sp[4];
-  int n = mg_get_server_ports(ctx_, 4, sp);
-  port_ = n > 0 ? sp[0].port : 0;
+  impl_->StartThreads();
+  std::vector<std::string> notes;
+  if (impl_->tls) notes.push_back(impl_->tls->mtls() ? "TLS, client certificates required" : "TLS");
+  if (impl_->auth) {
+    notes.push_back(absl::StrCat("bearer token required except on ",
+                                 absl::StrJoin(options_.auth_exempt_paths, " ")));
+  }
+  LogInfo("http: serving on ", options_.listen, " (port ", port_, ")",
+          notes.empty() ? "" : absl::StrCat(": ", absl::StrJoin(notes, "; ")),
+          options_.probe_listen.empty()
+              ? ""
+              : absl::StrCat("; probes on ", options_.probe_listen, " (port ", probe_port_, ")"));
   return absl::OkStatus();
 }
 
-void HttpServer::Stop() {
-  if (ctx_ != nullptr) {
-    mg_stop(ctx_);
-    ctx_ = nullptr;
-  }
+void HttpServer::Stop() { impl_->StopThreads(); }
+
+std::shared_ptr<prometheus::Collectable> HttpServer::MetricsCollectable() const {
+  return std::make_shared<HttpServerMetrics>(impl_);
 }
 
 }  // namespace nodepulse::exporters

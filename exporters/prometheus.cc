@@ -1,6 +1,7 @@
 #include "nodepulse/exporters/prometheus.h"
 
 #include <cmath>
+#include <mutex>
 #include <sstream>
 #include <utility>
 
@@ -62,6 +63,41 @@ Handler MetricsHandler(std::vector<std::weak_ptr<prometheus::Collectable>> colle
     std::ostringstream os;
     prometheus::TextSerializer().Serialize(os, all);
     resp.body = std::move(os).str();
+    return resp;
+  };
+}
+
+Handler CachedMetricsHandler(const pipeline::Pipeline& pipeline,
+                             std::vector<std::weak_ptr<prometheus::Collectable>> per_scrape,
+                             std::function<std::string()> extra) {
+  struct Cache {
+    std::mutex mu;
+    uint64_t cycle = 0;
+    std::shared_ptr<const std::string> text;
+  };
+  auto cache = std::make_shared<Cache>();
+  Handler rest = MetricsHandler(std::move(per_scrape));
+  return [&pipeline, cache, rest, extra = std::move(extra)](const HttpRequest& req) {
+    std::shared_ptr<const std::string> raw;
+    if (std::shared_ptr<const pipeline::Snapshot> snap = pipeline.snapshot()) {
+      // Rendering under the lock is deliberate: concurrent scrapes of a new
+      // cycle wait for one render instead of each doing it.
+      std::lock_guard<std::mutex> lock(cache->mu);
+      if (!cache->text || cache->cycle != snap->cycle) {
+        std::ostringstream os;
+        prometheus::TextSerializer().Serialize(os, FamiliesFromSnapshot(*snap));
+        cache->text = std::make_shared<const std::string>(std::move(os).str());
+        cache->cycle = snap->cycle;
+      }
+      raw = cache->text;
+    }
+    HttpResponse resp = rest(req);
+    std::string body;
+    body.reserve((raw ? raw->size() : 0) + resp.body.size() + 4096);
+    if (raw) body += *raw;
+    body += resp.body;
+    if (extra) body += extra();
+    resp.body = std::move(body);
     return resp;
   };
 }

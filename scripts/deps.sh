@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages nodepulse needs, only those missing, so it is
 # idempotent and quick on a machine that already has them.
 #   scripts/deps.sh build   - compiler and libraries to build the agent
-#   scripts/deps.sh test    - build + what the test suite runs (prometheus, promtool)
+#   scripts/deps.sh test    - build + what the test suite runs (prometheus, promtool,
+#                             clang/libFuzzer, wrk, faketime)
 set -euo pipefail
 
 build_pkgs=(
@@ -11,7 +12,12 @@ build_pkgs=(
   libcurl4-openssl-dev libsnappy-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-test_pkgs=(prometheus openssl procps iproute2 curl)
+# clang + libclang-rt-14-dev: libFuzzer and the sanitizer runtimes
+# (scripts/ci-fuzz.sh); wrk and faketime (libfaketime): tests/reliability.
+# chromium + fonts-dejavu-core: the status page browser test (headless screenshot).
+test_pkgs=(prometheus openssl procps iproute2 curl clang libclang-rt-14-dev wrk faketime python3 python3-yaml chromium fonts-dejavu-core)
+# tests/vm: the cgroup v2 VM suite (qemu TCG, busybox initramfs, depmod -b).
+test_pkgs+=(qemu-system-x86 busybox-static cpio kmod)
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-build}" == "test" ]]; then want+=("${test_pkgs[@]}"); fi

@@ -232,9 +232,11 @@ class KubeletCollector : public Collector {
             {"owner_kind", owned ? pod.owner_kind : "<none>"},
             {"owner_name", owned ? pod.owner_name : "<none>"}},
            Field::kOne, i);
-      Bind(p, kWorkloadPod, pe,
-           {{"workload", pod.workload.name}, {"workload_type", Lower(pod.workload.kind)}},
-           Field::kOne, i);
+      if (options_.mixin_series) {
+        Bind(p, kWorkloadPod, pe,
+             {{"workload", pod.workload.name}, {"workload_type", Lower(pod.workload.kind)}},
+             Field::kOne, i);
+      }
       Bind(p, kPodOomTotal, pe,
            {{"workload", pod.workload.name}, {"workload_kind", pod.workload.kind}},
            Field::kPodOom, i);

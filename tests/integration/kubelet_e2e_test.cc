@@ -94,6 +94,32 @@ TEST_F(KubeletE2ETest, SeriesCarryKubernetesLabelsAndKubeletSeries) {
   EXPECT_TRUE(SampleValue(m, "container_network_receive_bytes_total", {"namespace=\""}).has_value());
   EXPECT_EQ(SampleValue(m, "nodepulse_kubelet_up").value_or(-1), 1);
   EXPECT_GE(kubelet.requests("/pods"), 1);
+
+  // The workload aggregate, read the way KEDA's metrics-api scaler reads it
+  // (valueLocation: value): the pod's only listed container's working set
+  // (the fixture files do not change, so max over 1m == the raw value).
+  double ws = SampleValue(m, "container_memory_working_set_bytes", {id}).value_or(-1);
+  HttpResult api;
+  ASSERT_TRUE(WaitFor([&] {
+    api = HttpGet(agent.port(),
+                  "/api/v1/aggregates?namespace=scraper&workload=e2e-hpa&metric=memory&window=1m&stat=max");
+    return api.status == 200;
+  }, 5000, 100)) << api.status << " " << api.body;
+  ASSERT_TRUE(absl::StartsWith(api.body, "{\"value\":")) << api.body;
+  EXPECT_DOUBLE_EQ(std::stod(api.body.substr(9)), ws) << api.body;
+  EXPECT_TRUE(absl::StrContains(api.body, "\"workload_kind\":\"Deployment\"")) << api.body;
+  EXPECT_TRUE(absl::StrContains(api.body, "\"pods\":1")) << api.body;
+  std::string m2 = agent.Metrics();
+  EXPECT_EQ(SampleValue(m2, "pod:container_memory_working_set_bytes:max1m",
+                        {"namespace=\"scraper\"", "pod=\"e2e-hpa-6cd8d99884-tggnr\""})
+                .value_or(-1),
+            ws);
+  // A rate needs two samples of the counter: wait for the second cycle.
+  EXPECT_TRUE(WaitFor([&] {
+    return SampleValue(agent.Metrics(), "workload:container_cpu_usage:rate1m_p95",
+                       {"workload=\"e2e-hpa\"", "workload_kind=\"Deployment\""})
+        .has_value();
+  }, 5000, 100));
 }
 
 TEST_F(KubeletE2ETest, KubeletDownKeepsCollectingAndSaysWhy) {

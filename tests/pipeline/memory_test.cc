@@ -2,6 +2,7 @@
 // checked against a golden formula and a golden number. If a change moves
 // them, update the numbers here and say why in the PR.
 #include <cstdint>
+#include <cstdio>
 
 #include "gtest/gtest.h"
 #include "nodepulse/pipeline/pipeline.h"
@@ -53,6 +54,10 @@ TEST(PipelineMemory, ThousandContainersDefaultTiers) {
   const uint64_t columns = 12 * 1024;
   EXPECT_EQ(st.history_bytes, columns * kBytesPerColumn + kTagBytes);
   EXPECT_EQ(st.history_bytes, 743'355'264u);  // golden: ~709 MiB, ~61.9 KB per history series
+  std::printf("1000 containers: %llu history series, history %llu B, total %llu B\n",
+              static_cast<unsigned long long>(st.history_series),
+              static_cast<unsigned long long>(st.history_bytes),
+              static_cast<unsigned long long>(st.bytes));
   // Everything else (cycle row, catalog, maps, snapshots) is small beside it.
   EXPECT_GT(st.bytes, st.history_bytes);
   EXPECT_LT(st.bytes - st.history_bytes, 16u << 20);

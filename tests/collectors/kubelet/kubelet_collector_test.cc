@@ -28,7 +28,9 @@ class KubeletCollectorTest : public testing::KubeletHttpsTest {
 TEST_F(KubeletCollectorTest, WritesKubeStateAndSummarySeries) {
   auto client = std::make_shared<KubeletClient>(Options());
   client->PollOnce();
-  auto collector = NewKubeletCollector(client, pipeline_);
+  KubeletCollectorOptions copts;
+  copts.mixin_series = true;  // also the relabel series checked below
+  auto collector = NewKubeletCollector(client, pipeline_, copts);
   ASSERT_TRUE(collector.ok()) << collector.status();
   auto snap = Cycle(**collector);
   const std::string hpa = "e2e-hpa-6cd8d99884-tggnr";
@@ -163,6 +165,16 @@ TEST_F(KubeletCollectorTest, OutageKeepsSeriesWithinGraceAndCountsErrors) {
   EXPECT_DOUBLE_EQ(SeriesValue(*snap, "kube_pod_container_resource_limits",
                                {{"pod", "e2e-hpa-6cd8d99884-tggnr"}, {"resource", "cpu"}}),
                    0.5);
+}
+
+TEST_F(KubeletCollectorTest, MixinRelabelSeriesOnlyWhenAskedFor) {
+  auto client = std::make_shared<KubeletClient>(Options());
+  client->PollOnce();
+  auto collector = NewKubeletCollector(client, pipeline_);  // mixin_series off
+  ASSERT_TRUE(collector.ok()) << collector.status();
+  auto snap = Cycle(**collector);
+  EXPECT_TRUE(FindSeries(*snap, "namespace_workload_pod:kube_pod_owner:relabel", {}).empty());
+  EXPECT_FALSE(FindSeries(*snap, "kube_pod_owner", {}).empty());
 }
 
 }  // namespace

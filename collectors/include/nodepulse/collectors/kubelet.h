@@ -285,6 +285,10 @@ struct KubeletCollectorOptions {
   // label of the pod-level container_network_* series (cAdvisor puts them on
   // the sandbox cgroup). Called when pods change. Unset or "": id="".
   std::function<std::string(std::string_view pod_uid)> pod_cgroup_id;
+  // Emit namespace_workload_pod:kube_pod_owner:relabel (kubernetes-mixin's
+  // name). Off unless --mixin-series: kube-prometheus records the same name
+  // from kube-state-metrics, and a series must not exist twice.
+  bool mixin_series = false;
 };
 
 // Series written (all from the latest state; nothing when it holds no pods):

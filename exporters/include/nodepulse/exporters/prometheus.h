@@ -11,6 +11,7 @@
 #ifndef NODEPULSE_EXPORTERS_PROMETHEUS_H_
 #define NODEPULSE_EXPORTERS_PROMETHEUS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,14 @@ std::vector<prometheus::MetricFamily> FamiliesFromSnapshot(const pipeline::Snaps
 // A /metrics handler: the text format (0.0.4) of every collectable, in order,
 // serialized with prometheus-cpp's TextSerializer as its Exposer does.
 Handler MetricsHandler(std::vector<std::weak_ptr<prometheus::Collectable>> collectables);
+
+// The agent's /metrics: the pipeline's series rendered once per collection
+// cycle and cached (concurrent scrapes of one cycle share the text), then the
+// `per_scrape` collectables (the small self-metrics registry), then `extra`
+// (pre-rendered text, e.g. the aggregates engine's recording-rule series).
+Handler CachedMetricsHandler(const pipeline::Pipeline& pipeline,
+                             std::vector<std::weak_ptr<prometheus::Collectable>> per_scrape,
+                             std::function<std::string()> extra);
 
 }  // namespace nodepulse::exporters
 

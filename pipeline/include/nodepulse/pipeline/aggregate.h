@@ -22,8 +22,14 @@
 // time are exact (lower rank: the sample at rank floor(q*(n-1))) and only
 // for raw-tier windows; coarse slots do not keep samples.
 //
-// Counters: the rings hold per-second rates between consecutive samples
-// (a decrease is a restart and counts the new value as the increase), so
+// A snapshot is best read promptly: rows overwritten since (a reader still
+// computing on a snapshot older than the tier span minus the window) are
+// skipped, never read from the future.
+//
+// Counters: the rings hold the per-second rate between the samples of two
+// consecutive cycles (a decrease is a restart and counts the new value as
+// the increase; a cycle without a sample leaves the next interval without a
+// rate rather than charging a multi-cycle increase to one slot), so
 // Stat::kAvg over a window is the average rate, kMax the peak 1 s rate, and
 // so on. The snapshot keeps the raw cumulative value.
 //

@@ -16,7 +16,7 @@
 //             SeriesId, recycled after removal with a bumped generation.
 //   history - series of metrics registered with MetricSpec::history also get
 //             time-major rings (Options::tiers): raw values per cycle (for
-//             counters: the per-second rate since the previous sample) and
+//             counters: the per-second rate since the previous cycle) and
 //             rolled-up min/max/sum/count tiers. Query them with Aggregator
 //             (aggregate.h); everything else keeps only the latest value.
 //

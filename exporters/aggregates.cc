@@ -1,0 +1,457 @@
+#include "nodepulse/exporters/aggregates.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "aggregates.pb.h"
+#include "aggregates_json.h"
+#include "json_writer.h"
+#include "nodepulse/log/log.h"
+
+namespace nodepulse::exporters {
+
+namespace {
+
+using pipeline::Catalog;
+using pipeline::MetricId;
+using pipeline::PodRollup;
+using pipeline::Snapshot;
+using pipeline::Stat;
+using pipeline::WindowStats;
+
+constexpr MetricId kNoMetric = 0xffff;
+
+MetricId FindMetric(const Catalog& cat, absl::string_view name) {
+  for (size_t i = 0; i < cat.metrics.size(); ++i) {
+    if (cat.metrics[i].name == name) return static_cast<MetricId>(i);
+  }
+  return kNoMetric;
+}
+
+absl::string_view LabelValue(const pipeline::Labels& labels, absl::string_view name) {
+  for (const pipeline::Label& l : labels) {
+    if (l.name == name) return l.value;
+  }
+  return {};
+}
+
+// Prometheus text: %.17g would print 0.1 as 0.10000000000000001; 15 digits
+// keep every value a double computed from kernel counters can honestly claim.
+std::string Num(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.15g", v);
+  return buf;
+}
+
+std::string Escape(absl::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+// Where each API metric comes from and how a container's window value is
+// taken: counters are stored as rates, so kAvg is the average rate.
+struct Source {
+  const char* api;
+  const char* raw;      // container series
+  const char* den_raw;  // ratio denominator, or nullptr
+  Stat stat;
+};
+constexpr Source kSources[] = {
+    {"cpu", "container_cpu_usage_seconds_total", nullptr, Stat::kAvg},
+    {"memory", "container_memory_working_set_bytes", nullptr, Stat::kMax},
+    {"throttling", "container_cpu_cfs_throttled_periods_total", "container_cpu_cfs_periods_total",
+     Stat::kAvg},
+    {"rss", "container_memory_rss", nullptr, Stat::kMax},
+    {"fs_read", "container_fs_reads_bytes_total", nullptr, Stat::kAvg},
+    {"fs_write", "container_fs_writes_bytes_total", nullptr, Stat::kAvg},
+    {"network_receive", "container_network_receive_bytes_total", nullptr, Stat::kAvg},
+    {"network_transmit", "container_network_transmit_bytes_total", nullptr, Stat::kAvg},
+};
+
+// Workload series emitted per metric and window (the API serves every stat).
+constexpr Stat kWorkloadStats[] = {Stat::kSum, Stat::kAvg, Stat::kMax, Stat::kP95};
+
+void Family(std::string* out, const std::string& name, const std::string& help) {
+  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n");
+}
+
+}  // namespace
+
+const std::vector<AggregateMetric>& AggregateMetrics() {
+  static const auto* m = new std::vector<AggregateMetric>{
+      {"cpu", "container_cpu_usage", "rate", "cores"},
+      {"memory", "container_memory_working_set_bytes", "max", "bytes"},
+      {"throttling", "container_cpu_cfs_throttled", "ratio", "ratio"},
+      {"rss", "container_memory_rss", "max", "bytes"},
+      {"fs_read", "container_fs_reads_bytes", "rate", "bytes_per_second"},
+      {"fs_write", "container_fs_writes_bytes", "rate", "bytes_per_second"},
+      {"network_receive", "container_network_receive_bytes", "rate", "bytes_per_second"},
+      {"network_transmit", "container_network_transmit_bytes", "rate", "bytes_per_second"},
+  };
+  return *m;
+}
+
+std::string WindowName(int64_t window_ms) {
+  if (window_ms % 3'600'000 == 0) return absl::StrCat(window_ms / 3'600'000, "h");
+  if (window_ms % 60'000 == 0) return absl::StrCat(window_ms / 60'000, "m");
+  return absl::StrCat(window_ms / 1000, "s");
+}
+
+absl::StatusOr<int64_t> ParseWindow(absl::string_view text, const std::vector<int64_t>& windows_ms) {
+  std::vector<std::string> names;
+  for (int64_t w : windows_ms) {
+    names.push_back(WindowName(w));
+    if (names.back() == text) return w;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("unknown window '", text,
+                                                 "'; valid windows: ", absl::StrJoin(names, ", ")));
+}
+
+AggregatesEngine::AggregatesEngine(const pipeline::Pipeline& pipeline, AggregatesOptions options)
+    : pipeline_(pipeline),
+      options_(std::move(options)),
+      aggregator_(pipeline),
+      stats_(options_.windows_ms.size()) {}
+
+AggregatesEngine::~AggregatesEngine() { Stop(); }
+
+void AggregatesEngine::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void AggregatesEngine::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void AggregatesEngine::Notify(std::shared_ptr<const Snapshot> snapshot) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = std::move(snapshot);  // a newer snapshot supersedes an unread one
+  }
+  cv_.notify_one();
+}
+
+std::shared_ptr<const AggregatesView> AggregatesEngine::view() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return view_;
+}
+
+void AggregatesEngine::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || pending_ != nullptr; });
+    if (stop_) return;
+    std::shared_ptr<const Snapshot> snap = std::move(pending_);
+    pending_.reset();
+    lock.unlock();
+    Update(snap);
+    lock.lock();
+  }
+}
+
+void AggregatesEngine::Update(const std::shared_ptr<const Snapshot>& snap) {
+  if (!snap || !snap->catalog) return;
+  const Catalog& cat = *snap->catalog;
+  auto view = std::make_shared<AggregatesView>();
+  view->timestamp_ms = snap->timestamp_ms;
+  view->cycle = snap->cycle;
+  std::string& text = view->exposition;
+
+  for (size_t wi = 0; wi < options_.windows_ms.size(); ++wi) {
+    absl::Status s = aggregator_.Compute(*snap, options_.windows_ms[wi], false, &stats_[wi]);
+    if (!s.ok()) LogDebug("aggregates: window ", WindowName(options_.windows_ms[wi]), ": ", s.ToString());
+  }
+
+  // ---- per pod and per workload ----
+  const std::vector<AggregateMetric>& metrics = AggregateMetrics();
+  for (size_t mi = 0; mi < metrics.size(); ++mi) {
+    const Source& src = kSources[mi];
+    MetricId num = FindMetric(cat, src.raw);
+    MetricId den = src.den_raw ? FindMetric(cat, src.den_raw) : kNoMetric;
+    if (num == kNoMetric || (src.den_raw && den == kNoMetric)) continue;
+    const AggregateMetric& am = metrics[mi];
+    for (size_t wi = 0; wi < options_.windows_ms.size(); ++wi) {
+      const WindowStats& ws = stats_[wi];
+      if (ws.window_ms() != options_.windows_ms[wi]) continue;  // not computed
+      std::vector<PodRollup> pods = pipeline::RollupPods(*snap, num, &ws, src.stat);
+      if (den != kNoMetric) {
+        // ratio: join on (namespace, pod); both lists are sorted.
+        std::vector<PodRollup> d = pipeline::RollupPods(*snap, den, &ws, src.stat);
+        size_t j = 0;
+        std::vector<PodRollup> joined;
+        for (PodRollup& p : pods) {
+          while (j < d.size() && std::tie(d[j].namespace_name, d[j].pod) <
+                                     std::tie(p.namespace_name, p.pod)) {
+            ++j;
+          }
+          if (j < d.size() && d[j].namespace_name == p.namespace_name && d[j].pod == p.pod &&
+              d[j].value > 0) {
+            p.value /= d[j].value;
+            joined.push_back(std::move(p));
+          }
+        }
+        pods = std::move(joined);
+      }
+      for (PodRollup& p : pods) {
+        if (p.workload.empty() && options_.owner_lookup) {
+          if (auto o = options_.owner_lookup(p.namespace_name, p.pod)) {
+            p.workload = o->workload;
+            p.workload_kind = o->kind;
+          }
+        }
+      }
+      const std::string wname = WindowName(options_.windows_ms[wi]);
+      const std::string pod_series = absl::StrCat("pod:", am.rule_metric, ":", am.rule_op, wname);
+      if (!pods.empty()) {
+        Family(&text, pod_series,
+               absl::StrCat("Per pod: sum over its containers of the ", am.rule_op, " over ", wname,
+                            " of ", src.raw, " (", am.unit, ")."));
+      }
+      for (const PodRollup& p : pods) {
+        absl::StrAppend(&text, pod_series, "{namespace=\"", Escape(p.namespace_name), "\",pod=\"",
+                        Escape(p.pod), "\"} ", Num(p.value), "\n");
+        view->pods.push_back({p.namespace_name, p.pod, p.workload, p.workload_kind, am.name,
+                              options_.windows_ms[wi], p.value});
+      }
+      std::vector<pipeline::WorkloadRollup> wls = pipeline::RollupWorkloads(pods);
+      for (Stat st : kWorkloadStats) {
+        if (wls.empty()) break;
+        const std::string name = absl::StrCat("workload:", am.rule_metric, ":", am.rule_op, wname,
+                                              "_", std::string(pipeline::StatName(st)));
+        Family(&text, name,
+               absl::StrCat(std::string(pipeline::StatName(st)), " across the workload's pods of ", pod_series,
+                            "."));
+        for (const auto& w : wls) {
+          absl::StrAppend(&text, name, "{namespace=\"", Escape(w.namespace_name), "\",workload=\"",
+                          Escape(w.workload), "\",workload_kind=\"", Escape(w.workload_kind),
+                          "\"} ", Num(w.pods.Value(st)), "\n");
+        }
+      }
+      for (auto& w : wls) {
+        view->workloads.push_back({std::move(w.namespace_name), std::move(w.workload),
+                                   std::move(w.workload_kind), am.name, options_.windows_ms[wi],
+                                   std::move(w.pods)});
+      }
+    }
+  }
+
+  // ---- node ----
+  MetricId node_cpu = FindMetric(cat, "node_cpu_seconds_total");
+  if (node_cpu != kNoMetric) {
+    for (size_t wi = 0; wi < options_.windows_ms.size(); ++wi) {
+      const WindowStats& ws = stats_[wi];
+      if (ws.window_ms() != options_.windows_ms[wi]) continue;
+      // 1 - average idle rate across CPUs: kube-prometheus's
+      // node:node_cpu_utilisation over the same window.
+      double idle = 0;
+      int cpus = 0;
+      for (pipeline::SeriesId id : cat.by_metric[node_cpu]) {
+        if (LabelValue(cat.series[id].extra, "mode") != "idle") continue;
+        double r = ws.Get(id, Stat::kAvg);
+        if (std::isnan(r)) continue;
+        idle += r;
+        ++cpus;
+      }
+      if (cpus == 0) continue;
+      const std::string name =
+          absl::StrCat("node:node_cpu_utilisation:avg", WindowName(options_.windows_ms[wi]));
+      Family(&text, name, "Fraction of CPU time not idle, averaged over all CPUs and the window.");
+      absl::StrAppend(&text, name, " ", Num(std::clamp(1.0 - idle / cpus, 0.0, 1.0)), "\n");
+    }
+  }
+  MetricId avail = FindMetric(cat, "node_memory_MemAvailable_bytes");
+  MetricId total = FindMetric(cat, "node_memory_MemTotal_bytes");
+  if (avail != kNoMetric && total != kNoMetric && !cat.by_metric[avail].empty() &&
+      !cat.by_metric[total].empty()) {
+    double a = snap->value(cat.by_metric[avail][0]);
+    double t = snap->value(cat.by_metric[total][0]);
+    if (t > 0 && !std::isnan(a)) {
+      Family(&text, "node:node_memory_utilisation:ratio", "1 - MemAvailable / MemTotal.");
+      absl::StrAppend(&text, "node:node_memory_utilisation:ratio ", Num(1.0 - a / t), "\n");
+    }
+  }
+
+  // ---- kubernetes-mixin's node-local recording rules ----
+  if (options_.mixin_series) {
+    const std::string node = Escape(options_.node_name);
+    auto container_series = [&](absl::string_view raw, auto value_of, const std::string& name,
+                                const std::string& help) {
+      MetricId m = FindMetric(cat, raw);
+      if (m == kNoMetric) return;
+      bool header = false;
+      for (pipeline::SeriesId id : cat.by_metric[m]) {
+        const Catalog::Series& s = cat.series[id];
+        if (s.entity == pipeline::kNodeEntity || s.entity >= cat.entities.size()) continue;
+        const pipeline::Labels& l = cat.entities[s.entity].labels;
+        // The mixin selects image!="" (real containers, not pod cgroups).
+        if (LabelValue(l, "image").empty() || LabelValue(l, "pod").empty()) continue;
+        double v = value_of(id);
+        if (std::isnan(v)) continue;
+        if (!header) Family(&text, name, help);
+        header = true;
+        absl::StrAppend(&text, name, "{container=\"", Escape(LabelValue(l, "container")),
+                        "\",namespace=\"", Escape(LabelValue(l, "namespace")), "\",node=\"", node,
+                        "\",pod=\"", Escape(LabelValue(l, "pod")), "\"} ", Num(v), "\n");
+      }
+    };
+    for (size_t wi = 0; wi < options_.windows_ms.size(); ++wi) {
+      const WindowStats& ws = stats_[wi];
+      if (options_.windows_ms[wi] == 300'000 && ws.window_ms() == 300'000) {
+        container_series("container_cpu_usage_seconds_total",
+                         [&](pipeline::SeriesId id) { return ws.Get(id, Stat::kAvg); },
+                         "node_namespace_pod_container:container_cpu_usage_seconds_total:sum_rate5m",
+                         "kubernetes-mixin: rate over 5m of container CPU, per container.");
+      }
+      if (options_.windows_ms[wi] == 60'000 && ws.window_ms() == 60'000) {
+        // irate = the rate between the two newest samples: the newest 1 s rate.
+        container_series("container_cpu_usage_seconds_total",
+                         [&](pipeline::SeriesId id) { return ws.Get(id, Stat::kLast); },
+                         "node_namespace_pod_container:container_cpu_usage_seconds_total:sum_irate",
+                         "kubernetes-mixin: instant rate of container CPU, per container.");
+      }
+    }
+    for (const char* m : {"container_memory_working_set_bytes", "container_memory_rss",
+                          "container_memory_cache", "container_memory_swap"}) {
+      container_series(m, [&](pipeline::SeriesId id) { return snap->value(id); },
+                       absl::StrCat("node_namespace_pod_container:", m),
+                       absl::StrCat("kubernetes-mixin: ", m, " with the node label."));
+    }
+  }
+
+  std::lock_guard<std::mutex> lock(mu_);
+  view_ = std::move(view);
+}
+
+// ---------------------------------------------------------------- API -----
+
+namespace {
+
+constexpr Stat kApiStats[] = {Stat::kSum, Stat::kAvg, Stat::kMin,  Stat::kMax, Stat::kCount,
+                              Stat::kP50, Stat::kP90, Stat::kP95, Stat::kP99};
+
+absl::StatusOr<Stat> ParseApiStat(const std::string& text) {
+  std::vector<std::string> names;
+  for (Stat s : kApiStats) {
+    names.emplace_back(pipeline::StatName(s));
+    if (names.back() == text) return s;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown stat '", text, "'; valid stats: ", absl::StrJoin(names, ", ")));
+}
+
+HttpResponse Error(int status, const std::string& message) {
+  JsonWriter j;
+  j.BeginObject();
+  j.Key("error");
+  j.String(message);
+  j.EndObject();
+  return HttpResponse{status, "application/json", j.Take() + "\n", {}};
+}
+
+void FillSketch(const pipeline::QuantileSketch& s, nodepulse::api::v1::Sketch* out) {
+  out->set_relative_accuracy(pipeline::QuantileSketch::kRelativeAccuracy);
+  out->set_zero_count(s.zero_count());
+  out->set_positive_offset(s.positive().offset);
+  for (uint64_t c : s.positive().counts) out->add_positive_counts(c);
+  out->set_negative_offset(s.negative().offset);
+  for (uint64_t c : s.negative().counts) out->add_negative_counts(c);
+}
+
+}  // namespace
+
+Handler AggregatesHandler(std::shared_ptr<AggregatesEngine> engine) {
+  return [engine](const HttpRequest& req) -> HttpResponse {
+    const std::vector<AggregateMetric>& metrics = AggregateMetrics();
+    const std::string metric = req.Param("metric");
+    if (!metric.empty()) {
+      bool known = false;
+      std::vector<std::string> names;
+      for (const auto& m : metrics) {
+        names.push_back(m.name);
+        known |= m.name == metric;
+      }
+      if (!known) {
+        return Error(400, absl::StrCat("unknown metric '", metric,
+                                       "'; valid metrics: ", absl::StrJoin(names, ", ")));
+      }
+    }
+    // The engine's windows are the defaults unless configured otherwise.
+    static const std::vector<int64_t> kWindows = AggregatesOptions{}.windows_ms;
+    int64_t window = 0;
+    if (std::string w = req.Param("window"); !w.empty()) {
+      absl::StatusOr<int64_t> parsed = ParseWindow(w, kWindows);
+      if (!parsed.ok()) return Error(400, std::string(parsed.status().message()));
+      window = *parsed;
+    }
+    Stat stat = Stat::kAvg;
+    std::string stat_name = req.Param("stat");
+    if (!stat_name.empty()) {
+      absl::StatusOr<Stat> parsed = ParseApiStat(stat_name);
+      if (!parsed.ok()) return Error(400, std::string(parsed.status().message()));
+      stat = *parsed;
+    }
+    const std::string ns = req.Param("namespace");
+    const std::string workload = req.Param("workload");
+
+    std::shared_ptr<const AggregatesView> view = engine->view();
+    if (!view) return Error(503, "no aggregates yet: the first collection cycle is not done");
+
+    nodepulse::api::v1::AggregatesResponse resp;
+    resp.set_timestamp_ms(view->timestamp_ms);
+    for (const WorkloadAggregate& w : view->workloads) {
+      if ((!ns.empty() && w.namespace_name != ns) || (!workload.empty() && w.workload != workload) ||
+          (!metric.empty() && w.metric != metric) || (window != 0 && w.window_ms != window)) {
+        continue;
+      }
+      auto* a = resp.add_results();
+      a->set_namespace_(w.namespace_name);
+      a->set_workload(w.workload);
+      a->set_workload_kind(w.workload_kind);
+      a->set_metric(w.metric);
+      a->set_window(WindowName(w.window_ms));
+      a->set_stat(std::string(pipeline::StatName(stat)));
+      a->set_value(w.pods.Value(stat));
+      a->set_sum(w.pods.sum);
+      a->set_count(w.pods.count);
+      a->set_min(w.pods.min);
+      a->set_max(w.pods.max);
+      a->set_pods(static_cast<uint32_t>(w.pods.count));
+      for (const auto& m : metrics) {
+        if (m.name == w.metric) a->set_unit(m.unit);
+      }
+      FillSketch(w.pods.sketch, a->mutable_sketch());
+    }
+    if (resp.results_size() == 1) resp.set_value(resp.results(0).value());
+    if ((!ns.empty() || !workload.empty()) && resp.results_size() == 0) {
+      return Error(404, absl::StrCat("no aggregates for namespace='", ns, "' workload='", workload,
+                                     "' metric='", metric, "' on this node"));
+    }
+
+    if (req.Header("accept").find("application/x-protobuf") != std::string::npos) {
+      return HttpResponse{200, "application/x-protobuf", resp.SerializeAsString(), {}};
+    }
+    return HttpResponse{200, "application/json", ResponseJson(resp), {}};
+  };
+}
+
+}  // namespace nodepulse::exporters

@@ -1,0 +1,84 @@
+#include "aggregates_json.h"
+
+#include "json_writer.h"
+
+namespace nodepulse::exporters {
+
+namespace {
+
+void WriteSketch(const nodepulse::api::v1::Sketch& s, JsonWriter& j) {
+  j.BeginObject();
+  j.Key("relative_accuracy");
+  j.Number(s.relative_accuracy());
+  j.Key("zero_count");
+  j.Number(static_cast<double>(s.zero_count()));
+  j.Key("positive_offset");
+  j.Number(s.positive_offset());
+  j.Key("positive_counts");
+  j.BeginArray();
+  for (uint64_t c : s.positive_counts()) j.Number(static_cast<double>(c));
+  j.EndArray();
+  j.Key("negative_offset");
+  j.Number(s.negative_offset());
+  j.Key("negative_counts");
+  j.BeginArray();
+  for (uint64_t c : s.negative_counts()) j.Number(static_cast<double>(c));
+  j.EndArray();
+  j.EndObject();
+}
+
+void Field(JsonWriter& j, const char* key, const std::string& v) {
+  j.Key(key);
+  j.String(v);
+}
+
+void Field(JsonWriter& j, const char* key, double v) {
+  j.Key(key);
+  j.Number(v);
+}
+
+}  // namespace
+
+std::string ResponseJson(const nodepulse::api::v1::AggregatesResponse& resp) {
+  JsonWriter j;
+  j.BeginObject();
+  if (resp.has_value()) Field(j, "value", resp.value());
+  Field(j, "timestamp_ms", static_cast<double>(resp.timestamp_ms()));
+  j.Key("results");
+  j.BeginArray();
+  for (const auto& a : resp.results()) {
+    j.BeginObject();
+    Field(j, "namespace", a.namespace_());
+    Field(j, "workload", a.workload());
+    Field(j, "workload_kind", a.workload_kind());
+    Field(j, "metric", a.metric());
+    Field(j, "unit", a.unit());
+    Field(j, "window", a.window());
+    Field(j, "stat", a.stat());
+    Field(j, "value", a.value());
+    Field(j, "sum", a.sum());
+    Field(j, "count", a.count());
+    Field(j, "min", a.min());
+    Field(j, "max", a.max());
+    Field(j, "pods", static_cast<double>(a.pods()));
+    j.Key("sketch");
+    WriteSketch(a.sketch(), j);
+    j.EndObject();
+  }
+  j.EndArray();
+  if (resp.errors_size() > 0) {
+    j.Key("errors");
+    j.BeginArray();
+    for (const auto& e : resp.errors()) {
+      j.BeginObject();
+      Field(j, "url", e.url());
+      Field(j, "error", e.error());
+      j.EndObject();
+    }
+    j.EndArray();
+  }
+  j.EndObject();
+  return j.Take() + "\n";
+}
+
+}  // namespace nodepulse::exporters

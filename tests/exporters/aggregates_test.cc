@@ -1,0 +1,272 @@
+// The aggregates engine against a reference computed here from the raw
+// samples: per-pod sums of per-container window rates, workload
+// distributions across pods, ratios, and the API's JSON/protobuf forms.
+#include "nodepulse/exporters/aggregates.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "aggregates.pb.h"
+#include "gtest/gtest.h"
+
+namespace nodepulse::exporters {
+namespace {
+
+using pipeline::Labels;
+using pipeline::MetricKind;
+using pipeline::Pipeline;
+using pipeline::SeriesId;
+
+struct Container {
+  std::string ns, pod, name;
+  SeriesId cpu, thr, per, mem;
+  double cpu_total = 0, thr_total = 0, per_total = 0;
+  std::vector<double> cpu_rates, mem_values, thr_rates, per_rates;
+};
+
+class AggregatesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cpu = p_.RegisterMetric({"container_cpu_usage_seconds_total", "cpu", MetricKind::kCounter, true});
+    auto thr = p_.RegisterMetric(
+        {"container_cpu_cfs_throttled_periods_total", "thr", MetricKind::kCounter, true});
+    auto per = p_.RegisterMetric({"container_cpu_cfs_periods_total", "per", MetricKind::kCounter, true});
+    auto mem = p_.RegisterMetric({"container_memory_working_set_bytes", "ws", MetricKind::kGauge, true});
+    ASSERT_TRUE(cpu.ok() && thr.ok() && per.ok() && mem.ok());
+    // web: 3 pods x 2 containers; db: 1 pod x 1 container; plus a pod cgroup
+    // (container="") that must not be counted twice.
+    const std::vector<std::tuple<std::string, std::string, std::string>> layout = {
+        {"shop", "web-aaaa1-x1", "app"}, {"shop", "web-aaaa1-x1", "proxy"},
+        {"shop", "web-aaaa1-x2", "app"}, {"shop", "web-aaaa1-x2", "proxy"},
+        {"shop", "web-aaaa1-x3", "app"}, {"shop", "web-aaaa1-x3", "proxy"},
+        {"data", "db-0", "postgres"}};
+    for (const auto& [ns, pod, name] : layout) {
+      Labels l = {{"container", name}, {"id", "/kubepods/" + pod + "/" + name}, {"image", "img"},
+                  {"name", name}, {"namespace", ns}, {"pod", pod}};
+      auto e = p_.AddEntity(l);
+      Container c;
+      c.ns = ns;
+      c.pod = pod;
+      c.name = name;
+      c.cpu = p_.Intern(*cpu, e, {{"cpu", "total"}});
+      c.thr = p_.Intern(*thr, e);
+      c.per = p_.Intern(*per, e);
+      c.mem = p_.Intern(*mem, e);
+      containers_.push_back(std::move(c));
+    }
+    auto pod_cgroup = p_.AddEntity({{"container", ""}, {"id", "/kubepods/web-aaaa1-x1"}, {"image", ""},
+                                    {"name", ""}, {"namespace", "shop"}, {"pod", "web-aaaa1-x1"}});
+    pod_cpu_ = p_.Intern(*cpu, pod_cgroup, {{"cpu", "total"}});
+  }
+
+  // Runs `n` cycles 1 s apart with random per-second increments.
+  void Run(int n) {
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<double> cpu(0.0, 2.0), mem(1e6, 5e8);
+    std::uniform_int_distribution<int> periods(5, 10);
+    for (int i = 0; i < n; ++i) {
+      p_.BeginCycle(t_ms_);
+      double pod_total = 0;
+      for (Container& c : containers_) {
+        if (cycles_ > 0) {
+          double r = cpu(rng);
+          int per = periods(rng);
+          int thr = periods(rng) % (per + 1);
+          c.cpu_total += r;
+          c.per_total += per;
+          c.thr_total += thr;
+          c.cpu_rates.push_back(r);
+          c.per_rates.push_back(per);
+          c.thr_rates.push_back(thr);
+        }
+        double m = mem(rng);
+        c.mem_values.push_back(m);
+        p_.Set(c.cpu, c.cpu_total);
+        p_.Set(c.per, c.per_total);
+        p_.Set(c.thr, c.thr_total);
+        p_.Set(c.mem, m);
+        pod_total += c.cpu_total;
+      }
+      p_.Set(pod_cpu_, pod_total);
+      p_.EndCycle();
+      t_ms_ += 1000;
+      ++cycles_;
+    }
+  }
+
+  static double Mean(const std::vector<double>& v, size_t last) {
+    size_t n = std::min(last, v.size());
+    double s = 0;
+    for (size_t i = v.size() - n; i < v.size(); ++i) s += v[i];
+    return s / static_cast<double>(n);
+  }
+  static double MaxOf(const std::vector<double>& v, size_t last) {
+    size_t n = std::min(last, v.size());
+    return *std::max_element(v.end() - static_cast<long>(n), v.end());
+  }
+
+  AggregatesOptions Options() {
+    AggregatesOptions o;
+    o.owner_lookup = [](absl::string_view ns, absl::string_view pod) -> std::optional<PodOwnerInfo> {
+      if (absl::StartsWith(pod, "web-")) return PodOwnerInfo{"web", "Deployment"};
+      if (pod == "db-0") return PodOwnerInfo{"db", "StatefulSet"};
+      return std::nullopt;
+    };
+    return o;
+  }
+
+  Pipeline p_{pipeline::Options{}};
+  std::vector<Container> containers_;
+  SeriesId pod_cpu_;
+  int64_t t_ms_ = 1'700'000'000'000;
+  int cycles_ = 0;
+};
+
+TEST_F(AggregatesTest, PodAndWorkloadValuesMatchReference) {
+  Run(40);  // all 39 rates fit in the 1m window
+  AggregatesEngine engine(p_, Options());
+  engine.Update(p_.snapshot());
+  auto view = engine.view();
+  ASSERT_NE(view, nullptr);
+
+  // Reference: per pod, sum of containers' mean rate / max memory.
+  std::map<std::string, double> ref_cpu, ref_mem, ref_thr, ref_per;
+  for (const Container& c : containers_) {
+    ref_cpu[c.pod] += Mean(c.cpu_rates, 60);
+    ref_mem[c.pod] += MaxOf(c.mem_values, 60);
+    ref_thr[c.pod] += Mean(c.thr_rates, 60);
+    ref_per[c.pod] += Mean(c.per_rates, 60);
+  }
+  int checked = 0;
+  for (const PodAggregate& p : view->pods) {
+    if (p.window_ms != 60'000) continue;
+    double want = p.metric == "cpu" ? ref_cpu[p.pod]
+                : p.metric == "memory" ? ref_mem[p.pod]
+                : p.metric == "throttling" ? ref_thr[p.pod] / ref_per[p.pod]
+                : NAN;
+    if (std::isnan(want)) continue;
+    EXPECT_NEAR(p.value, want, 1e-9 * std::max(1.0, std::abs(want))) << p.metric << " " << p.pod;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 4 * 3);  // 4 pods x cpu, memory, throttling
+
+  // Workload web: distribution of its 3 pods' cpu.
+  std::vector<double> web = {ref_cpu["web-aaaa1-x1"], ref_cpu["web-aaaa1-x2"], ref_cpu["web-aaaa1-x3"]};
+  std::sort(web.begin(), web.end());
+  bool found = false;
+  for (const WorkloadAggregate& w : view->workloads) {
+    if (w.workload != "web" || w.metric != "cpu" || w.window_ms != 60'000) continue;
+    found = true;
+    EXPECT_EQ(w.workload_kind, "Deployment");
+    EXPECT_NEAR(w.pods.Value(pipeline::Stat::kSum), web[0] + web[1] + web[2], 1e-9);
+    EXPECT_NEAR(w.pods.Value(pipeline::Stat::kMax), web[2], 1e-9);
+    EXPECT_NEAR(w.pods.Value(pipeline::Stat::kMin), web[0], 1e-9);
+    EXPECT_EQ(w.pods.Value(pipeline::Stat::kCount), 3);
+    // Exact lower-rank quantile over 3 samples: rank floor(0.95 * 2) = 1.
+    EXPECT_NEAR(w.pods.Value(pipeline::Stat::kP95), web[1], 1e-9);
+    // The sketch agrees within its stated 1% relative error.
+    EXPECT_NEAR(w.pods.sketch.Quantile(0.5), web[1], 0.01 * web[1]);
+  }
+  EXPECT_TRUE(found);
+
+  // The exposition carries the recording-rule names.
+  const std::string& t = view->exposition;
+  EXPECT_TRUE(absl::StrContains(t, "# TYPE pod:container_cpu_usage:rate1m gauge")) << t.substr(0, 500);
+  EXPECT_TRUE(absl::StrContains(t, "pod:container_cpu_usage:rate1m{namespace=\"shop\",pod=\"web-aaaa1-x1\"} "));
+  EXPECT_TRUE(absl::StrContains(
+      t, "workload:container_cpu_usage:rate1m_p95{namespace=\"shop\",workload=\"web\",workload_kind=\"Deployment\"} "));
+  EXPECT_TRUE(absl::StrContains(t, "pod:container_memory_working_set_bytes:max5m{"));
+  EXPECT_TRUE(absl::StrContains(t, "pod:container_cpu_cfs_throttled:ratio1m{"));
+  EXPECT_FALSE(absl::StrContains(t, "node_namespace_pod_container:")) << "mixin series are opt-in";
+}
+
+TEST_F(AggregatesTest, MixinSeriesWhenEnabled) {
+  Run(10);
+  AggregatesOptions o = Options();
+  o.mixin_series = true;
+  o.node_name = "node-1";
+  AggregatesEngine engine(p_, o);
+  engine.Update(p_.snapshot());
+  const std::string& t = engine.view()->exposition;
+  EXPECT_TRUE(absl::StrContains(
+      t, "node_namespace_pod_container:container_cpu_usage_seconds_total:sum_irate{container=\"app\","
+         "namespace=\"shop\",node=\"node-1\",pod=\"web-aaaa1-x1\"} "))
+      << t;
+  EXPECT_TRUE(absl::StrContains(t, "node_namespace_pod_container:container_memory_working_set_bytes{"));
+  // irate is the newest 1 s rate.
+  const Container& c = containers_[0];
+  std::string line = absl::StrCat(
+      "node_namespace_pod_container:container_cpu_usage_seconds_total:sum_irate{container=\"app\","
+      "namespace=\"shop\",node=\"node-1\",pod=\"web-aaaa1-x1\"} ");
+  size_t at = t.find(line);
+  ASSERT_NE(at, std::string::npos);
+  double v = std::stod(t.substr(at + line.size()));
+  EXPECT_NEAR(v, c.cpu_rates.back(), 1e-9);
+}
+
+TEST_F(AggregatesTest, ApiJsonProtobufAndErrors) {
+  Run(20);
+  auto engine = std::make_shared<AggregatesEngine>(p_, Options());
+  engine->Update(p_.snapshot());
+  Handler h = AggregatesHandler(engine);
+  auto get = [&](const std::string& q, const std::string& accept = "") {
+    HttpRequest r;
+    r.method = "GET";
+    r.path = "/api/v1/aggregates";
+    r.query = q;
+    if (!accept.empty()) r.headers["accept"] = accept;
+    return h(r);
+  };
+  // KEDA's metrics-api scaler reads valueLocation "value" from the body.
+  HttpResponse one = get("namespace=shop&workload=web&metric=cpu&window=1m&stat=p95");
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(one.content_type, "application/json");
+  ASSERT_TRUE(absl::StartsWith(one.body, "{\"value\":")) << one.body;
+  double value = std::stod(one.body.substr(9));
+  auto view = engine->view();
+  double want = NAN;
+  for (const auto& w : view->workloads) {
+    if (w.workload == "web" && w.metric == "cpu" && w.window_ms == 60'000) want = w.pods.Value(pipeline::Stat::kP95);
+  }
+  EXPECT_NEAR(value, want, 1e-9 * want);
+  EXPECT_TRUE(absl::StrContains(one.body, "\"pods\":3"));
+
+  // Protobuf: same numbers.
+  HttpResponse pb = get("namespace=shop&workload=web&metric=cpu&window=1m&stat=p95", "application/x-protobuf");
+  ASSERT_EQ(pb.status, 200);
+  nodepulse::api::v1::AggregatesResponse resp;
+  ASSERT_TRUE(resp.ParseFromString(pb.body));
+  ASSERT_EQ(resp.results_size(), 1);
+  EXPECT_TRUE(resp.has_value());
+  EXPECT_NEAR(resp.value(), want, 1e-9 * want);
+  EXPECT_EQ(resp.results(0).pods(), 3u);
+  EXPECT_GT(resp.results(0).sketch().positive_counts_size(), 0);
+
+  // Lists everything without filters; no top-level value then.
+  HttpResponse all = get("");
+  EXPECT_EQ(all.status, 200);
+  EXPECT_FALSE(absl::StartsWith(all.body, "{\"value\""));
+  EXPECT_TRUE(absl::StrContains(all.body, "\"workload\":\"db\""));
+
+  EXPECT_EQ(get("metric=gpu").status, 400);
+  EXPECT_TRUE(absl::StrContains(get("metric=gpu").body, "valid metrics: cpu"));
+  EXPECT_EQ(get("window=7m").status, 400);
+  EXPECT_TRUE(absl::StrContains(get("window=7m").body, "1m, 5m, 15m"));
+  EXPECT_EQ(get("stat=last").status, 400);
+  EXPECT_EQ(get("namespace=shop&workload=nope").status, 404);
+}
+
+TEST(AggregatesWindows, ParseAndName) {
+  std::vector<int64_t> w = {60'000, 300'000, 3'600'000};
+  EXPECT_EQ(*ParseWindow("5m", w), 300'000);
+  EXPECT_EQ(*ParseWindow("1h", w), 3'600'000);
+  EXPECT_FALSE(ParseWindow("60s", w).ok());
+  EXPECT_FALSE(ParseWindow("", w).ok());
+  EXPECT_EQ(WindowName(15'000), "15s");
+}
+
+}  // namespace
+}  // namespace nodepulse::exporters
