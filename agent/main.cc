@@ -1,5 +1,6 @@
 // nodepulse: node metrics agent. See README.md for flags and endpoints.
 #include <curl/curl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -62,6 +63,13 @@ int main(int argc, char** argv) {
   }
   nodepulse::SetLogLevel(cfg->log_level);
   RaiseFdLimit();
+  // The rings grow in whole blocks, each growth re-laying them into a larger
+  // allocation. With glibc's dynamic mmap threshold, the freed old layouts
+  // stay in the heap and RSS ends up far above the live ring bytes. A fixed
+  // threshold keeps every large block mmap'ed, so freeing returns it to the OS
+  // and RSS tracks nodepulse_pipeline_bytes.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  mallopt(M_TRIM_THRESHOLD, 4 << 20);
   // libcurl's global init is not thread-safe: once, before any thread starts.
   curl_global_init(CURL_GLOBAL_DEFAULT);
 

@@ -32,11 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
 #include <map>
 #include <memory>
-#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -45,23 +43,8 @@
 #include "benchmark/benchmark.h"
 #include "nodepulse/collectors/cgroup.h"
 #include "nodepulse/pipeline/pipeline.h"
-
-// Allocation counter for allocs_per_cycle. GCC 12 flags malloc/free in
-// replaced operators once inlined; a false positive for this replacement.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-namespace {
-std::atomic<bool> g_count{false};
-std::atomic<uint64_t> g_allocs{0};
-}  // namespace
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-void* operator new(std::size_t n) {
-  if (g_count.load(std::memory_order_relaxed)) g_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
+// Replaces operator new for this binary: allocs_per_cycle.
+#include "tests/support/alloc_counter.h"
 
 namespace {
 
@@ -245,8 +228,8 @@ void BM_CollectCgroups(benchmark::State& state) {
   int64_t ts = 2;
   for (auto _ : state) {
     w->pipeline().BeginCycle(ts++);
-    g_allocs = 0;
-    g_count = true;
+    nodepulse::testing::AllocCounter alloc_counter;
+    alloc_counter.Start();
     double u0, s0, u1, s1;
     ThreadCpuNs(&u0, &s0);
     double v0 = g_vcsw, i0 = g_ivcsw;
@@ -258,8 +241,7 @@ void BM_CollectCgroups(benchmark::State& state) {
     ivcsw += g_ivcsw - i0;
     user_ns += u1 - u0;
     sys_ns += s1 - s0;
-    g_count = false;
-    allocs += g_allocs.load();
+    allocs += alloc_counter.Stop();
     w->pipeline().EndCycle();
     benchmark::DoNotOptimize(s);
     state.SetIterationTime((t1 - t0) * 1e-9);

@@ -3,19 +3,16 @@
 // counter, memory gauges...) interleaved with latest-only ones, so the
 // SeriesId -> column gather is realistic. N = history series.
 //
-// Allocations per iteration come from the counting operator new below
-// (target 0 for every hot path).
+// Allocations per iteration come from the counting operator new of
+// tests/support/alloc_counter.h (target 0 for every hot path).
 //
 // Tiers: 1s:6m,10s:10m,60s:1h rather than the default 24 h, so N = 100k
 // fits in memory next to other engineers' builds; the measured loops touch
 // only the raw ring (the 1m window) and one rollup, whose sizes do not
 // depend on how many coarse slots are kept.
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -26,31 +23,8 @@
 #include "nodepulse/pipeline/rollup.h"
 #include "pipeline/internal/history.h"
 #include "pipeline/internal/kernels.h"
-
-// ---- counting allocator hook ----
-// gcc 12 flags free() of what our own malloc-backed operator new returned.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-namespace {
-std::atomic<uint64_t> g_allocs{0};
-}  // namespace
-void* operator new(size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](size_t n) { return operator new(n); }
-void* operator new(size_t n, std::align_val_t a) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  size_t al = static_cast<size_t>(a);
-  if (void* p = std::aligned_alloc(al, (n + al - 1) / al * al)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
+// Replaces operator new for this binary: allocs_per_iter.
+#include "tests/support/alloc_counter.h"
 
 namespace np = nodepulse::pipeline;
 
@@ -58,17 +32,18 @@ namespace {
 
 constexpr int64_t kStepMs = 1000;
 
-class AllocCounter {
+// Counts from construction to the end of the benchmark function.
+class AllocsPerIter {
  public:
-  explicit AllocCounter(benchmark::State& s) : state_(s), start_(g_allocs.load()) {}
-  ~AllocCounter() {
+  explicit AllocsPerIter(benchmark::State& s) : state_(s) { counter_.Start(); }
+  ~AllocsPerIter() {
     state_.counters["allocs_per_iter"] = benchmark::Counter(
-        static_cast<double>(g_allocs.load() - start_) / static_cast<double>(state_.iterations()));
+        static_cast<double>(counter_.Stop()) / static_cast<double>(state_.iterations()));
   }
 
  private:
   benchmark::State& state_;
-  uint64_t start_;
+  nodepulse::testing::AllocCounter counter_;
 };
 
 np::Options BenchOptions() {
@@ -141,7 +116,7 @@ struct Fixture {
 void BM_MemcpyFloor(benchmark::State& state) {
   const size_t n = state.range(0) * state.range(1);
   std::vector<double> src(n, 1.0), dst(n);
-  AllocCounter allocs(state);
+  AllocsPerIter allocs(state);
   for (auto _ : state) {
     std::memcpy(dst.data(), src.data(), n * sizeof(double));
     benchmark::DoNotOptimize(dst.data());
@@ -178,7 +153,7 @@ void BM_Ingest(benchmark::State& state) {
   const int64_t base = 1'700'000'001'000;
   int64_t ts = base;
   h.Commit(ts, row.data());
-  AllocCounter allocs(state);
+  AllocsPerIter allocs(state);
   uint64_t i = 0;
   for (auto _ : state) {
     ts = rollups ? ts + kStepMs : base + static_cast<int64_t>(++i % 999);
@@ -195,7 +170,7 @@ void BM_Cycle(benchmark::State& state) {
   const size_t n = state.range(0);
   Fixture f(n);
   for (int i = 0; i < 3; ++i) f.Cycle();
-  AllocCounter allocs(state);
+  AllocsPerIter allocs(state);
   for (auto _ : state) f.Cycle();
   state.SetBytesProcessed(state.iterations() * f.ids.size() * sizeof(double));
   state.SetItemsProcessed(state.iterations() * f.ids.size());
@@ -212,7 +187,7 @@ void BM_WindowAggregate(benchmark::State& state) {
   auto snap = f.p->snapshot();
   np::WindowStats w;
   if (!agg.Compute(*snap, 60'000, false, &w).ok()) state.SkipWithError("compute");
-  AllocCounter allocs(state);
+  AllocsPerIter allocs(state);
   for (auto _ : state) {
     benchmark::DoNotOptimize(agg.Compute(*snap, 60'000, false, &w));
   }
@@ -232,7 +207,7 @@ void BM_WindowFold(benchmark::State& state) {
   for (size_t r = 0; r < rows; ++r) ptrs.push_back(data.data() + r * n);
   std::vector<double> s(n), c(n), mn(n), mx(n), l(n);
   np::internal::Acc acc{s.data(), c.data(), mn.data(), mx.data(), l.data()};
-  AllocCounter allocs(state);
+  AllocsPerIter allocs(state);
   for (auto _ : state) {
     np::internal::ResetAcc(acc, n);
     np::internal::FoldRaw(ptrs.data(), rows, n, acc);
@@ -253,7 +228,7 @@ void BM_Downsample(benchmark::State& state) {
   for (size_t r = 0; r < rows; ++r) ptrs.push_back(data.data() + r * n);
   std::vector<double> s(n), c(n), mn(n), mx(n);
   np::internal::Acc acc{s.data(), c.data(), mn.data(), mx.data(), nullptr};
-  AllocCounter allocs(state);
+  AllocsPerIter allocs(state);
   for (auto _ : state) {
     np::internal::ResetAcc(acc, n);
     np::internal::FoldRaw(ptrs.data(), rows, n, acc);
@@ -273,7 +248,7 @@ void BM_SnapshotBuild(benchmark::State& state) {
   int64_t ts = 1'700'000'000'000;
   p.BeginCycle(ts);
   p.EndCycle();
-  AllocCounter allocs(state);
+  AllocsPerIter allocs(state);
   for (auto _ : state) {
     p.EndCycle();
   }

@@ -13,51 +13,17 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
-#include <new>
 #include <string>
 #include <vector>
 
 #include "benchmark/benchmark.h"
 #include "nodepulse/collectors/procfs.h"
 #include "nodepulse/pipeline/pipeline.h"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// noinline: see tests/collectors/procfs/procfs_real_test.cc (-Wmismatched-new-delete).
-__attribute__((noinline)) void* operator new(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// Every unaligned form is replaced, so whatever allocates with one of them
-// (std::stable_sort uses nothrow new) frees with a matching free(); a mix with
-// the runtime's own forms is an alloc-dealloc mismatch under ASan.
-__attribute__((noinline)) void* operator new[](std::size_t n) { return ::operator new(n); }
-__attribute__((noinline)) void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return std::malloc(n == 0 ? 1 : n);
-}
-__attribute__((noinline)) void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
-  return ::operator new(n, t);
-}
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-__attribute__((noinline)) void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
+// Replaces operator new for this binary: allocs_per_iter.
+#include "tests/support/alloc_counter.h"
 
 namespace nodepulse::collectors {
 namespace {
@@ -96,18 +62,18 @@ void BM_ProcfsCollect(benchmark::State& state) {
     p.EndCycle();
   }
   const size_t samples = SamplesPerCycle();
-  g_allocations = 0;
-  g_counting = true;
+  testing::AllocCounter allocs;
+  allocs.Start();
   for (auto _ : state) {
     p.BeginCycle(0);
     absl::Status s = collector.Collect(p, stats);
     benchmark::DoNotOptimize(s);
   }
-  g_counting = false;
+  const uint64_t allocations = allocs.Stop();
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * samples));
   state.counters["samples"] = static_cast<double>(samples);
   state.counters["allocs_per_iter"] = benchmark::Counter(
-      static_cast<double>(g_allocations.load()), benchmark::Counter::kAvgIterations);
+      static_cast<double>(allocations), benchmark::Counter::kAvgIterations);
   state.counters["parse_errors"] = static_cast<double>(stats.parse_errors);
 }
 BENCHMARK(BM_ProcfsCollect);

@@ -11,15 +11,12 @@
 //
 // Input: N series (default sweep 1k/10k/50k) shaped like cAdvisor's
 // container metrics on a Kubernetes node (namespace, pod, container, image,
-// id=/kubepods/...). Allocations per iteration come from a counting
-// operator new (target: 0 on the protobuf path; snappy's RawCompress
+// id=/kubepods/...). Allocations per iteration come from the counting
+// operator new of tests/support/alloc_counter.h (target: 0 on the protobuf path; snappy's RawCompress
 // allocates its own hash table per call, i.e. per 2000-sample run).
-#include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
@@ -27,29 +24,8 @@
 #include "benchmark/benchmark.h"
 #include "exporters/remote_write_encoder.h"
 #include "nodepulse/pipeline/pipeline.h"
-
-// GCC 12 flags free() in a replaced operator delete as mismatched with the
-// replaced operator new, though both are ours and malloc-based.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-namespace {
-std::atomic<uint64_t> g_allocs{0};
-}  // namespace
-
-void* operator new(size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-void* operator new[](size_t n) {
-  g_allocs.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, size_t) noexcept { std::free(p); }
+// Replaces operator new for this binary: allocs_per_iter.
+#include "tests/support/alloc_counter.h"
 
 namespace nodepulse::exporters {
 namespace {
@@ -130,12 +106,13 @@ void BM_EncodeWriteRequest(benchmark::State& state) {
     return absl::OkStatus();
   };
   (void)enc.Encode(*f.snap, emit);  // warm: label cache, buffers
-  const uint64_t a0 = g_allocs.load();
+  testing::AllocCounter allocs;
+  allocs.Start();
   for (auto _ : state) {
     (void)enc.Encode(*f.snap, emit);
     benchmark::DoNotOptimize(out);
   }
-  Report(state, f, g_allocs.load() - a0);
+  Report(state, f, allocs.Stop());
   state.counters["compressed_bytes_per_sample"] =
       static_cast<double>(out) / static_cast<double>(f.samples * (state.iterations() + 1));
 }
@@ -154,28 +131,30 @@ void BM_EncodeProtobufOnly(benchmark::State& state) {
     labels.push_back(std::move(b));
   }
   ByteBuffer buf;
-  const uint64_t a0 = g_allocs.load();
+  testing::AllocCounter allocs;
+  allocs.Start();
   for (auto _ : state) {
     buf.Clear();
     const double* v = f.snap->values.data();
     for (size_t i = 0; i < labels.size(); ++i) AppendTimeSeries(labels[i], v[i], f.snap->timestamp_ms, &buf);
     benchmark::DoNotOptimize(buf.data());
   }
-  Report(state, f, g_allocs.load() - a0 - 1 /* first growth */);
+  Report(state, f, allocs.Stop() - (testing::kAllocCountingAvailable ? 1 : 0) /* first growth */);
 }
 
 void BM_SnappyFloor(benchmark::State& state) {
   Fixture& f = Get(static_cast<int>(state.range(0)));
   std::string out;
   SnappyCompress(f.raw_runs[0], &out);
-  const uint64_t a0 = g_allocs.load();
+  testing::AllocCounter allocs;
+  allocs.Start();
   for (auto _ : state) {
     for (const std::string& run : f.raw_runs) {
       SnappyCompress(run, &out);
       benchmark::DoNotOptimize(out.data());
     }
   }
-  Report(state, f, g_allocs.load() - a0);
+  Report(state, f, allocs.Stop());
 }
 
 void BM_AssembleRequest(benchmark::State& state) {
@@ -183,12 +162,13 @@ void BM_AssembleRequest(benchmark::State& state) {
   std::vector<absl::string_view> runs(f.compressed_runs.begin(), f.compressed_runs.end());
   std::string body;
   (void)AssembleRequestBody(runs, &body);
-  const uint64_t a0 = g_allocs.load();
+  testing::AllocCounter allocs;
+  allocs.Start();
   for (auto _ : state) {
     (void)AssembleRequestBody(runs, &body);
     benchmark::DoNotOptimize(body.data());
   }
-  Report(state, f, g_allocs.load() - a0);
+  Report(state, f, allocs.Stop());
 }
 
 BENCHMARK(BM_EncodeWriteRequest)->Arg(1000)->Arg(10000)->Arg(50000)->Unit(benchmark::kMicrosecond);

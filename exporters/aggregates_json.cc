@@ -27,15 +27,8 @@ void WriteSketch(const nodepulse::api::v1::Sketch& s, JsonWriter& j) {
   j.EndObject();
 }
 
-void Field(JsonWriter& j, const char* key, const std::string& v) {
-  j.Key(key);
-  j.String(v);
-}
-
-void Field(JsonWriter& j, const char* key, double v) {
-  j.Key(key);
-  j.Number(v);
-}
+void Field(JsonWriter& j, const char* key, const std::string& v) { j.Key(key).String(v); }
+void Field(JsonWriter& j, const char* key, double v) { j.Key(key).Number(v); }
 
 }  // namespace
 

@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "health_json.h"
+#include "json_writer.h"
 #include "nodepulse/exporters/health.h"
 
 namespace nodepulse::exporters {
@@ -33,7 +33,7 @@ std::string Fixed(double v, int decimals) {
   return buf;
 }
 
-void EntityFields(HealthJsonWriter& j, const EntityRef& r) {
+void EntityFields(JsonWriter& j, const EntityRef& r) {
   j.Field("id", r.id);
   j.Field("namespace", r.namespace_name);
   j.Field("pod", r.pod);
@@ -44,7 +44,7 @@ void EntityFields(HealthJsonWriter& j, const EntityRef& r) {
   }
 }
 
-void ContainerJson(HealthJsonWriter& j, const ContainerHealth& c) {
+void ContainerJson(JsonWriter& j, const ContainerHealth& c) {
   j.BeginObject();
   EntityFields(j, c.ref);
   j.Field("cpu_cores", c.cpu_cores);
@@ -62,13 +62,13 @@ void ContainerJson(HealthJsonWriter& j, const ContainerHealth& c) {
   j.EndObject();
 }
 
-void Rows(HealthJsonWriter& j, std::string_view key, const HealthReport& r, const std::vector<uint32_t>& idx) {
+void Rows(JsonWriter& j, std::string_view key, const HealthReport& r, const std::vector<uint32_t>& idx) {
   j.Key(key).BeginArray();
   for (uint32_t i : idx) ContainerJson(j, r.containers[i]);
   j.EndArray();
 }
 
-void Events(HealthJsonWriter& j, std::string_view key, const std::vector<EventCount>& events) {
+void Events(JsonWriter& j, std::string_view key, const std::vector<EventCount>& events) {
   j.Key(key).BeginArray();
   for (const EventCount& e : events) {
     j.BeginObject();
@@ -137,7 +137,7 @@ std::string FormatDuration(int64_t ms) {
 }
 
 std::string RenderHealthJson(const HealthReport& r) {
-  HealthJsonWriter j;
+  JsonWriter j;
   j.BeginObject();
   j.Field("status", r.Status());
   j.Field("node", r.node_name);

@@ -11,7 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "exporters/health_json.h"
+#include "exporters/json_writer.h"
 #include "exporters/status_page.h"
 #include "nodepulse/pipeline/pipeline.h"
 
@@ -360,7 +360,7 @@ TEST(HealthRender, SparklineGapsAndFormatting) {
   EXPECT_EQ(FormatDuration(252'000), "4m12s");
   EXPECT_EQ(FormatDuration(3'600'000), "1h");
   EXPECT_EQ(HtmlEscape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
-  HealthJsonWriter j;
+  JsonWriter j;
   j.BeginObject().Field("a", std::string("\x01\t")).Field("n", 1.5).Field("i", 3.0).Field("x", NAN).EndObject();
   EXPECT_EQ(j.str(), R"({"a":"\u0001\t","n":1.5,"i":3,"x":null})");
 }

@@ -188,21 +188,38 @@ TEST(AgentE2E, RealCgroupCpuMemoryAndRemoval) {
   const std::string busy_sel = "id=\"" + busy_id + "\"";
   const std::string mem_sel = "id=\"" + mem_id + "\"";
 
-  std::optional<double> cpu0;
   ASSERT_TRUE(WaitFor([&] {
-    cpu0 = SampleValue(agent.Metrics(), "container_cpu_usage_seconds_total", {busy_sel});
-    return cpu0.has_value();
+    return SampleValue(agent.Metrics(), "container_cpu_usage_seconds_total", {busy_sel}).has_value();
   }, 10000, 100)) << "busy cgroup never appeared";
-  double t0 = MonoSeconds();
+  // A sample is up to one interval old when scraped, and a scrape itself can
+  // take a good part of a second in the cgroup v2 VM (tests/vm, software
+  // emulation). So each end waits for a fresh sample: scrape every 10 ms
+  // until the value moves, and time it at the middle of that scrape.
+  auto fresh = [&](double* t, std::string* text) -> std::optional<double> {
+    std::optional<double> prev =
+        SampleValue(agent.Metrics(), "container_cpu_usage_seconds_total", {busy_sel});
+    for (int i = 0; i < 300; ++i) {
+      double before = MonoSeconds();
+      *text = agent.Metrics();
+      double after = MonoSeconds();
+      std::optional<double> v = SampleValue(*text, "container_cpu_usage_seconds_total", {busy_sel});
+      if (v && prev && *v != *prev) {
+        *t = (before + after) / 2;
+        return v;
+      }
+      prev = v;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::nullopt;
+  };
+  double t0 = 0, t1 = 0;
+  std::string m;
+  std::optional<double> cpu0 = fresh(&t0, &m);
   double truth0 = ProcessCpuSeconds(busy_pid);
   std::this_thread::sleep_for(std::chrono::seconds(4));
-  std::string m = agent.Metrics();
-  double t1 = MonoSeconds();
+  std::optional<double> cpu1 = fresh(&t1, &m);
   double truth1 = ProcessCpuSeconds(busy_pid);
-  std::optional<double> cpu1 = SampleValue(m, "container_cpu_usage_seconds_total", {busy_sel});
-  ASSERT_TRUE(cpu1.has_value());
-  // Samples are up to one interval old at either end; 4 s keeps that error
-  // well inside the +-10% band.
+  ASSERT_TRUE(cpu0.has_value() && cpu1.has_value()) << "no fresh sample of the busy cgroup";
   double rate = (*cpu1 - *cpu0) / (t1 - t0);
   double truth = (truth1 - truth0) / (t1 - t0);
   // The process's own CPU time (from /proc/PID/stat) is the ground truth: on

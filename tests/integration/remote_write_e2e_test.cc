@@ -41,8 +41,12 @@ TEST(RemoteWriteE2E, AgentSamplesArriveInRealPrometheus) {
     return r.status == 200 && absl::StrContains(body, "\"cpu\":\"total\"");
   }, 20000, 250);
   EXPECT_TRUE(arrived) << body << "\n" << agent.child().Output();
-  HttpResult node = HttpGet(prom_port, "/api/v1/query?query=count(node_cpu_seconds_total)");
-  EXPECT_TRUE(absl::StrContains(node.body, "\"result\":[{")) << node.body;
+  // Node series may sit in a later batch than the container series.
+  HttpResult node;
+  EXPECT_TRUE(WaitFor([&] {
+    node = HttpGet(prom_port, "/api/v1/query?query=count(node_cpu_seconds_total)");
+    return absl::StrContains(node.body, "\"result\":[{");
+  }, 10000, 200)) << node.body;
   // The sender counts a batch after the receiver's 2xx reaches it, which can
   // be a moment after Prometheus made the samples queryable.
   std::string m;

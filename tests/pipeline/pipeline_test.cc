@@ -1,33 +1,9 @@
 #include "nodepulse/pipeline/pipeline.h"
 
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
-#include <new>
 
+#include "alloc_counter.h"  // replaces operator new for pipeline_test
 #include "gtest/gtest.h"
-
-// Counts allocations on threads that ask for it, to check the per-cycle
-// path allocates nothing. Not under sanitizers: they own operator new, and
-// TSan crashes on a thread_local touched from it before threads exist.
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define NODEPULSE_COUNT_ALLOCS 0
-#else
-#define NODEPULSE_COUNT_ALLOCS 1
-#endif
-namespace {
-thread_local bool t_counting = false;
-thread_local uint64_t t_allocs = 0;
-}  // namespace
-#if NODEPULSE_COUNT_ALLOCS
-void* operator new(size_t n) {
-  if (t_counting) ++t_allocs;
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
-#endif
 
 namespace nodepulse::pipeline {
 namespace {
@@ -116,7 +92,9 @@ TEST(Pipeline, ExpiryRecyclesSilentSeries) {
 }
 
 TEST(Pipeline, SteadyStateCycleAllocatesNothing) {
-  if (!NODEPULSE_COUNT_ALLOCS) GTEST_SKIP() << "sanitizer build: operator new not replaceable";
+  if (!testing::kAllocCountingAvailable) {
+    GTEST_SKIP() << "sanitizer build: operator new not replaceable";
+  }
   Pipeline p(Options{});
   MetricId g = *p.RegisterMetric({"g", "", MetricKind::kGauge, true});
   MetricId c = *p.RegisterMetric({"c_total", "", MetricKind::kCounter, true});
@@ -137,11 +115,10 @@ TEST(Pipeline, SteadyStateCycleAllocatesNothing) {
   };
   for (int i = 0; i < 5; ++i) cycle();
   const uint64_t bytes = p.stats().bytes;
-  t_counting = true;
-  t_allocs = 0;
+  testing::AllocCounter allocs;
+  allocs.Start();
   for (int i = 0; i < 200; ++i) cycle();  // crosses 10 s and 60 s rollups
-  t_counting = false;
-  EXPECT_EQ(t_allocs, 0u);
+  EXPECT_EQ(allocs.Stop(), 0u);
   EXPECT_EQ(p.stats().bytes, bytes);  // nothing grows per sample
 }
 

@@ -2,42 +2,17 @@
 // rescans, removal, labeler, malformed files, fds and steady-state allocation.
 #include <dirent.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <new>
 #include <string>
 
+#include "alloc_counter.h"  // replaces operator new for collectors_cgroup_test
 #include "cgroup_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nodepulse/collectors/cgroup.h"
-
-// Counts every heap allocation in this test binary while enabled. GCC 12
-// flags malloc/free inside replaced operators as mismatched once inlined into
-// callers; that is a false positive for a whole-program replacement.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-namespace {
-std::atomic<bool> g_count_allocs{false};
-std::atomic<uint64_t> g_allocs{0};
-}  // namespace
-
-// Sanitizer runtimes bring their own operator new/delete family; replacing
-// only part of it there mixes allocators, so the count is off under ASan.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kCountingAllocs = false;
-#else
-constexpr bool kCountingAllocs = true;
-void* operator new(std::size_t n) {
-  if (g_count_allocs.load(std::memory_order_relaxed)) g_allocs.fetch_add(1);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-#endif
 
 namespace nodepulse::collectors {
 namespace {
@@ -191,7 +166,9 @@ TEST_F(CopiedTree, LabelerSuppliesLabelsAndChangesKeepSeriesIds) {
 }
 
 TEST_F(CopiedTree, SteadyStateCollectAllocatesNothing) {
-  if (!kCountingAllocs) GTEST_SKIP() << "allocation counting is off in sanitizer builds";
+  if (!nodepulse::testing::kAllocCountingAvailable) {
+    GTEST_SKIP() << "allocation counting is off in sanitizer builds";
+  }
   options_.rescan_interval = absl::Hours(1);
   auto c = NewCgroupCollector(options_, pipeline_);
   ASSERT_TRUE(c.ok());
@@ -199,13 +176,13 @@ TEST_F(CopiedTree, SteadyStateCollectAllocatesNothing) {
   ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_).ok());
   for (int i = 0; i < 3; ++i) {
     pipeline_.BeginCycle(2000 + i);
-    g_allocs = 0;
-    g_count_allocs = true;
+    nodepulse::testing::AllocCounter allocs;
+    allocs.Start();
     absl::Status s = (*c)->Collect(pipeline_, stats_);
-    g_count_allocs = false;
+    const uint64_t allocations = allocs.Stop();
     pipeline_.EndCycle();
     ASSERT_TRUE(s.ok());
-    EXPECT_EQ(g_allocs.load(), 0u) << "cycle " << i;
+    EXPECT_EQ(allocations, 0u) << "cycle " << i;
   }
   EXPECT_GT(stats_.files_read, 0u);
 }

@@ -1,54 +1,18 @@
 // The collector on this machine's /proc, and the steady-state allocation
-// count (which replaces the global operator new for this test binary; it only
-// counts while a test asks it to).
+// count (alloc_counter.h replaces the global operator new for this test
+// binary; it only counts while a test asks it to).
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
-#include <new>
 #include <thread>
 
+#include "alloc_counter.h"  // replaces operator new for collectors_procfs_test
 #include "gtest/gtest.h"
 #include "nodepulse/collectors/procfs.h"
 #include "nodepulse/pipeline/pipeline.h"
 #include "procfs_test_util.h"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<uint64_t> g_allocations{0};
-}  // namespace
-
-// noinline: once GCC inlines these bodies into a caller it sees free() on a
-// pointer from operator new and warns (-Wmismatched-new-delete), which is a
-// false positive for a replacement pair that uses malloc/free on both sides.
-__attribute__((noinline)) void* operator new(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-// Every unaligned form is replaced, so whatever allocates with one of them
-// (std::stable_sort uses nothrow new) frees with a matching free(); a mix with
-// the runtime's own forms is an alloc-dealloc mismatch under ASan.
-__attribute__((noinline)) void* operator new[](std::size_t n) { return ::operator new(n); }
-__attribute__((noinline)) void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
-  return std::malloc(n == 0 ? 1 : n);
-}
-__attribute__((noinline)) void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
-  return ::operator new(n, t);
-}
-__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-__attribute__((noinline)) void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-__attribute__((noinline)) void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
 
 namespace nodepulse::collectors::procfs_test {
 namespace {
@@ -112,16 +76,19 @@ TEST(RealProc, MemTotalMatchesSysconf) {
 uint64_t AllocationsInCollect(Pipeline& p, Collector& c) {
   CollectStats stats;
   p.BeginCycle(3000);
-  g_allocations = 0;
-  g_counting = true;
+  testing::AllocCounter allocs;
+  allocs.Start();
   absl::Status s = c.Collect(p, stats);
-  g_counting = false;
+  const uint64_t allocations = allocs.Stop();
   p.EndCycle();
   EXPECT_TRUE(s.ok()) << s;
-  return g_allocations.load();
+  return allocations;
 }
 
 TEST(SteadyState, CollectAllocatesNothingOnFixtures) {
+  if (!testing::kAllocCountingAvailable) {
+    GTEST_SKIP() << "sanitizer build: operator new not replaceable";
+  }
   for (const char* tree : {"proc-prometheus-procfs", "v1-cgroupfs-debian12",
                            "v2-systemd-kubepods-debian-6.1-vm"}) {
     Pipeline p{pipeline::Options{}};
@@ -136,6 +103,9 @@ TEST(SteadyState, CollectAllocatesNothingOnFixtures) {
 }
 
 TEST(SteadyState, CollectAllocatesNothingOnRealProc) {
+  if (!testing::kAllocCountingAvailable) {
+    GTEST_SKIP() << "sanitizer build: operator new not replaceable";
+  }
   Pipeline p{pipeline::Options{}};
   auto c = NewProcfsCollector(ProcfsOptions{}, p);
   ASSERT_TRUE(c.ok()) << c.status();
