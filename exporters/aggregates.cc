@@ -123,10 +123,7 @@ absl::StatusOr<int64_t> ParseWindow(absl::string_view text, const std::vector<in
 }
 
 AggregatesEngine::AggregatesEngine(const pipeline::Pipeline& pipeline, AggregatesOptions options)
-    : pipeline_(pipeline),
-      options_(std::move(options)),
-      aggregator_(pipeline),
-      stats_(options_.windows_ms.size()) {}
+    : options_(std::move(options)), aggregator_(pipeline), stats_(options_.windows_ms.size()) {}
 
 AggregatesEngine::~AggregatesEngine() { Stop(); }
 

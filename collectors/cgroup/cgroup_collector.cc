@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -229,7 +230,10 @@ class CgroupCollectorImpl final : public CgroupCollector {
   std::vector<std::unique_ptr<Cgroup>> cgroups_;
   absl::flat_hash_map<uint64_t, std::string> device_names_;  // (major<<32|minor) -> /dev/x
   std::vector<char> buf_;
-  absl::Time last_rescan_ = absl::InfinitePast();
+  // CLOCK_MONOTONIC: a wall-clock step back (NTP, date) must not stop
+  // discovery until the wall clock catches up.
+  std::chrono::steady_clock::time_point last_rescan_{};
+  bool rescanned_ = false;
   uint64_t open_errors_ = 0;  // since the last Collect()
 };
 
@@ -671,7 +675,8 @@ void CgroupCollectorImpl::Drop(Cgroup& cg) {
 }
 
 void CgroupCollectorImpl::Rescan() {
-  last_rescan_ = absl::Now();
+  last_rescan_ = std::chrono::steady_clock::now();
+  rescanned_ = true;
   ci::Discovery found = ci::DiscoverCgroups(layout_, options_.max_depth);
   LoadDeviceNames();
   // Index of the current set by id, rebuilt here so the per-cycle path keeps
@@ -720,7 +725,10 @@ absl::Status CgroupCollectorImpl::Collect(pipeline::Pipeline& pipeline, CollectS
   if (&pipeline != &pipeline_) {
     return absl::InvalidArgumentError("cgroup collector: Collect() on a different pipeline");
   }
-  if (absl::Now() - last_rescan_ >= options_.rescan_interval) Rescan();
+  if (!rescanned_ || std::chrono::steady_clock::now() - last_rescan_ >=
+                         absl::ToChronoNanoseconds(options_.rescan_interval)) {
+    Rescan();
+  }
   bool any_gone = false;
   for (auto& cg : cgroups_) {
     ReadCgroup(*cg, stats);

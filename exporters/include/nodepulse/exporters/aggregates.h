@@ -107,7 +107,6 @@ class AggregatesEngine {
 
  private:
   void Run();
-  const pipeline::Pipeline& pipeline_;
   AggregatesOptions options_;
   pipeline::Aggregator aggregator_;
   std::vector<pipeline::WindowStats> stats_;  // one per window, reused

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# CI: the test suite under sanitizers (issue #8; STYLE.md "CI runs the suite
+# under ASan+UBSan, and separately under TSan").
+#   build-asan/  everything with -DNODEPULSE_SANITIZE=address (ASan + UBSan,
+#                UB is fatal) and the whole CTest suite: unit, fixture,
+#                real-cgroup, end-to-end, fuzz regressions and reliability.
+#   build-tsan/  -DNODEPULSE_SANITIZE=thread, only the test binaries with
+#                threads (pipeline, exporters, kubelet collector), and only
+#                their concurrent tests (TSAN_REGEX; see below for the ones
+#                left out and why).
+# Usage: scripts/ci-sanitizers.sh [asan|tsan|all] [extra ctest args...]
+# Build dirs: $NODEPULSE_ASAN_BUILD_DIR, $NODEPULSE_TSAN_BUILD_DIR.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+what=${1:-all}
+shift || true
+jobs=${NODEPULSE_JOBS:-2}
+asan_build=${NODEPULSE_ASAN_BUILD_DIR:-$here/build-asan}
+tsan_build=${NODEPULSE_TSAN_BUILD_DIR:-$here/build-tsan}
+# Suites that run threads against each other: pipeline snapshot publishing
+# and the HTTP server and its limits.
+TSAN_REGEX=${TSAN_REGEX:-'^(Concurrency|HttpServer|HttpServerTest|HttpServerLimitsTest)\.'}
+# Not run under TSan yet: the kubelet client, remote_write and the disk
+# queue lock plain absl::Mutex, and Debian's libabsl is not built with
+# -fsanitize=thread, so TSan cannot see those locks and reports every access
+# they guard as a race (all 12 failures seen were of that kind). pipeline/
+# already makes its locks visible (pipeline/internal/mutex.h); once these
+# do the same, add them here (TSAN_REGEX_ALL is the full list: pass its
+# value as TSAN_REGEX to run them now).
+TSAN_REGEX_ALL='^(Concurrency|HttpServer|HttpServerTest|HttpServerLimitsTest|KubeletClientTest|RemoteWriteHttpTest|RemoteWriteClient|DiskQueueTest)\.'
+# Shorter churn and load phases under ASan: they are there for memory
+# errors, not for figures (those come from the Release run).
+export NODEPULSE_CHURN_SECONDS=${NODEPULSE_CHURN_SECONDS:-30}
+export NODEPULSE_LOAD_SECONDS=${NODEPULSE_LOAD_SECONDS:-5}
+
+"$here/scripts/deps.sh" test
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+
+failed=()
+# Runs a command, prints how long it took, returns its status (explicitly:
+# callers use `|| failed+=(...)`, where set -e does not apply).
+timed() {
+  local label=$1 start rc=0
+  shift
+  start=$(date +%s)
+  "$@" || rc=$?
+  echo "ci-sanitizers: $label took $(( $(date +%s) - start ))s (exit $rc)"
+  return "$rc"
+}
+
+if [[ $what == asan || $what == all ]]; then
+  timed "asan build" env NODEPULSE_BUILD_DIR="$asan_build" NODEPULSE_JOBS="$jobs" \
+    NODEPULSE_BUILD_TYPE=RelWithDebInfo "$here/scripts/build.sh" -DNODEPULSE_SANITIZE=address -DNODEPULSE_WERROR=ON
+  (cd "$asan_build" && timed "asan ctest" ctest --output-on-failure -j"$jobs" --timeout 900 "$@") || failed+=(asan)
+fi
+
+if [[ $what == tsan || $what == all ]]; then
+  timed "tsan build" env NODEPULSE_BUILD_DIR="$tsan_build" NODEPULSE_JOBS="$jobs" \
+    NODEPULSE_BUILD_TYPE=RelWithDebInfo NODEPULSE_TARGETS="pipeline_test exporters_test collectors_kubelet_test" \
+    "$here/scripts/build.sh" -DNODEPULSE_SANITIZE=thread -DNODEPULSE_WERROR=ON
+  # Only the binaries built above have discovered tests; -R picks the
+  # concurrent suites among them.
+  (cd "$tsan_build" && timed "tsan ctest" ctest --output-on-failure -j"$jobs" --timeout 900 -R "$TSAN_REGEX" "$@") ||
+    failed+=(tsan)
+fi
+
+# Both suites run even if the first fails; either failing fails the script.
+if ((${#failed[@]})); then
+  echo "ci-sanitizers: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "ci-sanitizers: ok"

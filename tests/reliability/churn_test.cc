@@ -1,0 +1,152 @@
+// Container churn (issue #8, part 3): rounds of 200 real cgroups, each with a
+// real process in every hierarchy, created and destroyed while the agent
+// collects at 1 s and is scraped every second. Afterwards the agent must be
+// where it started: the churned series gone, the same open fds, no scrape
+// failed, no storm of warnings, and no memory growth from round to round.
+//
+// RSS: the pipeline keeps the rings of removed series on a free list for the
+// next ones (pipeline.cc, free_series) and never returns them, by design, so
+// RSS after the first round is the high-water mark of 200 extra cgroups. The
+// test therefore requires RSS at the end within 10% of RSS after the first
+// round (no leak: every later round reuses that memory), and prints RSS
+// before the churn too; issue #8 asks for within 10% of *that*, which this
+// design cannot meet (see tests/reliability/README.md).
+//
+// NODEPULSE_CHURN_SECONDS (default 60) sets the length; the README's figures
+// come from NODEPULSE_CHURN_SECONDS=180. NODEPULSE_CHURN_CGROUPS (default
+// 200) the cgroups per round.
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent_harness.h"
+#include "gtest/gtest.h"
+#include "process.h"
+#include "reliability_util.h"
+#include "test_cgroup.h"
+
+namespace nodepulse::testing {
+namespace {
+
+TEST(Churn, RealCgroupsComeAndGoWhileCollectedAndScraped) {
+  if (std::string why = TestCgroupTree::Unavailable(); !why.empty()) GTEST_SKIP() << why;
+  const int seconds = EnvInt("NODEPULSE_CHURN_SECONDS", 60);
+  const int per_round = EnvInt("NODEPULSE_CHURN_CGROUPS", 200);
+  TestCgroupTree tree("churn");
+  const std::string ours = "id=\"/" + tree.parent() + "/";
+
+  AgentHarness agent({"--interval=1s", "--rescan-interval=1s"});
+  ASSERT_TRUE(agent.ok()) << agent.child().Output();
+  const pid_t pid = agent.child().pid();
+
+  // Pre-churn state, after a few cycles so caches and buffers are warm.
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  std::string m = agent.Metrics();
+  const double series0 = SampleValue(m, "nodepulse_series").value_or(-1);
+  const size_t ours0 = CountLinesWith(m, ours);
+  const double rss0 = RssBytes(pid);
+  const int fds0 = OpenFds(pid);
+  const double cycles0 = SampleValue(m, "nodepulse_cycles_total").value_or(0);
+  const double read_errors0 = Sum(m, "nodepulse_read_errors_total");
+  const double overruns0 = SampleValue(m, "nodepulse_cycle_overruns_total").value_or(0);
+  const double pipeline_bytes0 = SampleValue(m, "nodepulse_pipeline_bytes").value_or(0);
+  const auto cycle_buckets0 = Buckets(m, "nodepulse_cycle_duration_seconds");
+  const size_t warn0 = WarnLines(agent.child().Output());
+  ASSERT_GT(rss0, 0);
+  ASSERT_GT(fds0, 0);
+
+  Scraper scraper(agent.port(), "/metrics", 1000);
+  const double start = MonoNow();
+  int rounds = 0;
+  long created = 0;
+  size_t max_seen = 0;
+  double rss_first_round = 0;
+  while (MonoNow() - start < seconds) {
+    std::vector<std::string> children;
+    for (int i = 0; i < per_round; ++i) {
+      std::string c = "c" + std::to_string(i);
+      tree.AddChild(c);
+      ASSERT_GT(tree.StartProcess(c, "alloc:1", 120), 0) << "round " << rounds << " child " << c;
+      children.push_back(c);
+    }
+    created += per_round;
+    // Let the agent discover them (rescan every 1 s) and read them a few times.
+    size_t seen = 0;
+    WaitFor([&] {
+      seen = Samples(agent.Metrics(), "container_memory_usage_bytes", {ours}).size();
+      return seen >= static_cast<size_t>(per_round);
+    }, 4000, 250);
+    max_seen = std::max(max_seen, seen);
+    for (const std::string& c : children) tree.RemoveChild(c);
+    ++rounds;
+    if (rounds == 1) {
+      // Wait until the agent has dropped them, then take the high-water mark.
+      WaitFor([&] { return CountLinesWith(agent.Metrics(), ours) == ours0; }, 10000, 250);
+      rss_first_round = RssBytes(pid);
+    }
+    ASSERT_FALSE(agent.child().Exited()) << agent.child().Output();
+  }
+  const double churn_seconds = MonoNow() - start;
+  scraper.Stop();
+
+  // Removed cgroups disappear at their next read or rescan: give it 3 cycles.
+  bool drained = WaitFor([&] { return CountLinesWith(agent.Metrics(), ours) == ours0; }, 10000, 250);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  m = agent.Metrics();
+  const double series1 = SampleValue(m, "nodepulse_series").value_or(-1);
+  const double rss1 = RssBytes(pid);
+  const int fds1 = OpenFds(pid);
+  const double cycles = SampleValue(m, "nodepulse_cycles_total").value_or(0) - cycles0;
+  const double read_errors = Sum(m, "nodepulse_read_errors_total") - read_errors0;
+  const size_t warns = WarnLines(agent.child().Output()) - warn0;
+  const double overruns = SampleValue(m, "nodepulse_cycle_overruns_total").value_or(0) - overruns0;
+  const double pipeline_bytes1 = SampleValue(m, "nodepulse_pipeline_bytes").value_or(0);
+  const auto cycle_buckets1 = Buckets(m, "nodepulse_cycle_duration_seconds");
+
+  Figure("churn_seconds", churn_seconds);
+  Figure("churn_rounds", rounds);
+  Figure("churn_cgroups_created_and_removed", static_cast<double>(created));
+  Figure("churn_max_cgroups_seen_in_one_round", static_cast<double>(max_seen));
+  Figure("churn_scrapes", scraper.scrapes());
+  Figure("churn_scrape_failures", scraper.failures());
+  Figure("churn_max_scrape_seconds", scraper.max_seconds());
+  Figure("churn_cycles", cycles);
+  Figure("churn_read_errors", read_errors);
+  Figure("churn_warn_lines", static_cast<double>(warns));
+  Figure("churn_series_before", series0);
+  Figure("churn_series_after", series1);
+  Figure("churn_rss_before_bytes", rss0);
+  Figure("churn_rss_after_bytes", rss1);
+  Figure("churn_rss_after_first_round_bytes", rss_first_round);
+  Figure("churn_rss_change_vs_before_ratio", rss1 / rss0 - 1);
+  Figure("churn_rss_change_vs_first_round_ratio", rss1 / rss_first_round - 1);
+  Figure("churn_pipeline_bytes_before", pipeline_bytes0);
+  Figure("churn_pipeline_bytes_after", pipeline_bytes1);
+  Figure("churn_cycle_overruns", overruns);
+  Figure("churn_cycle_p50_seconds", QuantileBetween(cycle_buckets0, cycle_buckets1, 0.5));
+  Figure("churn_cycle_p99_seconds", QuantileBetween(cycle_buckets0, cycle_buckets1, 0.99));
+  Figure("churn_fds_before", fds0);
+  Figure("churn_fds_after", fds1);
+
+  EXPECT_FALSE(agent.child().Exited()) << agent.child().Output();
+  EXPECT_EQ(HttpGet(agent.port(), "/healthz").status, 200);
+  EXPECT_GE(rounds, 1);
+  EXPECT_GE(max_seen, static_cast<size_t>(per_round) / 2) << "the agent hardly saw the churn";
+  EXPECT_EQ(scraper.failures(), 0) << scraper.last_failure();
+  EXPECT_TRUE(drained) << "series of removed cgroups still exported";
+  // Other tests on this machine may add or remove cgroups of their own, so
+  // the global count only gets a loose check; ours must be exactly back.
+  EXPECT_NEAR(series1, series0, 0.05 * series0 + 50);
+  // A cgroup removed mid-read is "no data", not an error, and is not logged
+  // above debug: a handful of warnings at most, never one per cgroup.
+  EXPECT_EQ(read_errors, 0);
+  EXPECT_LE(warns, 10u) << agent.child().Output().substr(0, 4000);
+  EXPECT_LE(rss1, rss_first_round * 1.10) << "RSS kept growing after the first round: a leak";
+  EXPECT_LE(fds1, fds0) << "fd leak";
+  // Cycles go on through the churn; a cycle that opens 200 new cgroups' files
+  // may overrun its 1 s tick, which skips that tick (counted as an overrun).
+  EXPECT_GE(cycles + overruns, 0.8 * churn_seconds);
+}
+
+}  // namespace
+}  // namespace nodepulse::testing
