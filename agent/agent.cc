@@ -138,6 +138,7 @@ absl::Status Agent::Start() {
 
   exporters::AggregatesOptions aopts;
   aopts.mixin_series = config_.mixin_series;
+  aopts.metrics = config_.aggregates;
   if (config_.kubelet) aopts.node_name = config_.kubelet->node_name;
   if (kubelet_) aopts.owner_lookup = OwnerLookupFromKubelet(kubelet_);
   aggregates_ = std::make_shared<exporters::AggregatesEngine>(*pipeline_, std::move(aopts));

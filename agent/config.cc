@@ -11,6 +11,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "nodepulse/exporters/aggregates.h"
 #include "nodepulse/exporters/http_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:9779",
@@ -80,6 +81,9 @@ ABSL_FLAG(std::vector<std::string>, remote_write_external_label, {},
           "name=value label added to every sent series (repeatable), e.g. node=$NODE_NAME");
 ABSL_FLAG(std::string, retention, "1s:6m,10s:1h,60s:24h",
           "history tiers as step:span,... finest first; the first step should equal --interval");
+ABSL_FLAG(std::string, aggregates,
+          "cpu,memory,throttling,rss,fs_read,fs_write,network_receive,network_transmit",
+          "which per-pod/per-workload aggregates to compute and export (comma-separated)");
 ABSL_FLAG(bool, mixin_series, false,
           "also emit kubernetes-mixin's node-local recording-rule series (off when the cluster "
           "runs kube-prometheus's rules, so no series exists twice)");
@@ -106,7 +110,8 @@ constexpr const char* kFlags[] = {"listen",          "interval",      "cgroup_ro
                                   "remote_write_url", "remote_write_bearer_token_file",
                                   "remote_write_ca_file", "state_dir",
                                   "remote_write_max_queue_bytes", "remote_write_send",
-                                  "remote_write_external_label", "mixin_series", "retention"};
+                                  "remote_write_external_label", "mixin_series", "retention",
+                                  "aggregates"};
 
 // Flags that may be given several times; their values accumulate.
 bool Repeatable(absl::string_view name) {
@@ -399,6 +404,12 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
   k.max_response_bytes = static_cast<size_t>(max_resp);
   if (absl::Status s = ParseRemoteWrite(cfg); !s.ok()) return s;
   cfg.mixin_series = absl::GetFlag(FLAGS_mixin_series);
+  {
+    absl::StatusOr<std::vector<std::string>> aggs =
+        exporters::ParseAggregateMetrics(absl::GetFlag(FLAGS_aggregates));
+    if (!aggs.ok()) return absl::InvalidArgumentError(absl::StrCat("--aggregates: ", aggs.status().message()));
+    cfg.aggregates = *std::move(aggs);
+  }
   {
     std::string r = absl::GetFlag(FLAGS_retention);
     absl::StatusOr<std::vector<pipeline::TierSpec>> tiers =

@@ -49,6 +49,7 @@ struct Config {
   // Set when at least one --remote-write-url is given.
   std::optional<exporters::RemoteWriteOptions> remote_write;
   bool mixin_series = false;
+  std::vector<std::string> aggregates;  // --aggregates; empty = all
   // --retention: ring tiers, finest first (pipeline::DefaultTiers()).
   std::vector<pipeline::TierSpec> tiers = pipeline::DefaultTiers();
   bool help = false;  // --help: print Usage() and exit 0

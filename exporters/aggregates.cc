@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "aggregates.pb.h"
 #include "aggregates_json.h"
 #include "json_writer.h"
@@ -112,6 +113,24 @@ std::string WindowName(int64_t window_ms) {
   return absl::StrCat(window_ms / 1000, "s");
 }
 
+absl::StatusOr<std::vector<std::string>> ParseAggregateMetrics(absl::string_view list) {
+  std::vector<std::string> out;
+  std::vector<std::string> valid;
+  for (const AggregateMetric& m : AggregateMetrics()) valid.push_back(m.name);
+  for (absl::string_view name : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown aggregate metric '", name,
+                                                     "'; valid: ", absl::StrJoin(valid, ",")));
+    }
+    out.emplace_back(name);
+  }
+  if (out.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no aggregate metric given; valid: ", absl::StrJoin(valid, ",")));
+  }
+  return out;
+}
+
 absl::StatusOr<int64_t> ParseWindow(absl::string_view text, const std::vector<int64_t>& windows_ms) {
   std::vector<std::string> names;
   for (int64_t w : windows_ms) {
@@ -187,6 +206,11 @@ void AggregatesEngine::Update(const std::shared_ptr<const Snapshot>& snap) {
     MetricId den = src.den_raw ? FindMetric(cat, src.den_raw) : kNoMetric;
     if (num == kNoMetric || (src.den_raw && den == kNoMetric)) continue;
     const AggregateMetric& am = metrics[mi];
+    if (!options_.metrics.empty() &&
+        std::find(options_.metrics.begin(), options_.metrics.end(), am.name) ==
+            options_.metrics.end()) {
+      continue;
+    }
     for (size_t wi = 0; wi < options_.windows_ms.size(); ++wi) {
       const WindowStats& ws = stats_[wi];
       if (ws.window_ms() != options_.windows_ms[wi]) continue;  // not computed
@@ -390,6 +414,11 @@ Handler AggregatesHandler(std::shared_ptr<AggregatesEngine> engine) {
       if (!known) {
         return Error(400, absl::StrCat("unknown metric '", metric,
                                        "'; valid metrics: ", absl::StrJoin(names, ", ")));
+      }
+      const std::vector<std::string>& enabled = engine->options().metrics;
+      if (!enabled.empty() && std::find(enabled.begin(), enabled.end(), metric) == enabled.end()) {
+        return Error(400, absl::StrCat("metric '", metric, "' is not enabled on this agent (",
+                                       "--aggregates=", absl::StrJoin(enabled, ","), ")"));
       }
     }
     // The engine's windows are the defaults unless configured otherwise.

@@ -69,6 +69,8 @@ TEST_F(ConfigTest, RejectsBadValuesNamingTheFlag) {
       {"--bogus", "--bogus"},
       {"positional", "positional"},
       {"--max-series", "--max-series"},
+      {"--aggregates=cpu,gpu", "--aggregates"},
+      {"--retention=1s:6m,7s:1h", "--retention"},
   };
   for (const auto& [arg, name] : bad) {
     absl::FlagSaver saver;

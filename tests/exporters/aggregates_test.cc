@@ -259,6 +259,32 @@ TEST_F(AggregatesTest, ApiJsonProtobufAndErrors) {
   EXPECT_EQ(get("namespace=shop&workload=nope").status, 404);
 }
 
+TEST_F(AggregatesTest, OnlyConfiguredMetricsAreComputedAndServed) {
+  Run(10);
+  AggregatesOptions o = Options();
+  o.metrics = {"cpu"};
+  auto engine = std::make_shared<AggregatesEngine>(p_, o);
+  engine->Update(p_.snapshot());
+  const std::string& t = engine->view()->exposition;
+  EXPECT_TRUE(absl::StrContains(t, "pod:container_cpu_usage:rate1m{"));
+  EXPECT_FALSE(absl::StrContains(t, "container_memory_working_set_bytes:max")) << t;
+  HttpRequest r;
+  r.query = "metric=memory";
+  HttpResponse resp = AggregatesHandler(engine)(r);
+  EXPECT_EQ(resp.status, 400);
+  EXPECT_TRUE(absl::StrContains(resp.body, "not enabled")) << resp.body;
+}
+
+TEST(AggregatesConfig, ParseAggregateMetrics) {
+  auto ok = ParseAggregateMetrics("cpu,memory");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->size(), 2u);
+  auto bad = ParseAggregateMetrics("cpu,gpu");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "valid: cpu,memory,throttling"));
+  EXPECT_FALSE(ParseAggregateMetrics("").ok());
+}
+
 TEST(AggregatesWindows, ParseAndName) {
   std::vector<int64_t> w = {60'000, 300'000, 3'600'000};
   EXPECT_EQ(*ParseWindow("5m", w), 300'000);

@@ -58,6 +58,8 @@ struct AggregatesOptions {
   bool mixin_series = false;
   std::string node_name;  // `node` label of the mixin series
   OwnerLookup owner_lookup;
+  // API names (AggregateMetrics()) to compute and export; empty = all.
+  std::vector<std::string> metrics;
 };
 
 // One aggregate metric of the API: which raw series it comes from.
@@ -104,6 +106,7 @@ class AggregatesEngine {
   // Computes synchronously (tests and the worker thread).
   void Update(const std::shared_ptr<const pipeline::Snapshot>& snapshot);
   std::shared_ptr<const AggregatesView> view() const;
+  const AggregatesOptions& options() const { return options_; }
 
  private:
   void Run();
@@ -129,6 +132,10 @@ Handler AggregatesHandler(std::shared_ptr<AggregatesEngine> engine);
 // message lists the valid values.
 absl::StatusOr<int64_t> ParseWindow(absl::string_view text, const std::vector<int64_t>& windows_ms);
 std::string WindowName(int64_t window_ms);
+
+// Checks a --aggregates list (comma-separated API metric names); the error
+// lists the valid names.
+absl::StatusOr<std::vector<std::string>> ParseAggregateMetrics(absl::string_view list);
 
 }  // namespace nodepulse::exporters
 
