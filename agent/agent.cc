@@ -118,12 +118,20 @@ absl::Status Agent::Start() {
     kopts.mixin_series = config_.mixin_series;
     // Runs on the collection thread (when pods change), like the cgroup
     // collector, so reading its identities needs no lock.
-    kopts.pod_cgroup_id = [this](std::string_view pod_uid) -> std::string {
+    // A pod's cgroup path never changes, so the map is rebuilt from one copy
+    // of Identities() only when a pod is not in it yet, not once per pod.
+    kopts.pod_cgroup_id = [this, ids = std::map<std::string, std::string, std::less<>>()](
+                              std::string_view pod_uid) mutable -> std::string {
       if (cgroup_ == nullptr) return "";
-      for (const auto& [entity, ident] : cgroup_->Identities()) {
-        if (ident.pod_level && ident.pod_uid == pod_uid) return ident.id;
+      auto it = ids.find(pod_uid);
+      if (it == ids.end()) {
+        ids.clear();
+        for (const auto& [entity, ident] : cgroup_->Identities()) {
+          if (ident.pod_level) ids.emplace(ident.pod_uid, ident.id);
+        }
+        it = ids.find(pod_uid);
       }
-      return "";
+      return it == ids.end() ? std::string() : it->second;
     };
     if (auto c = collectors::NewKubeletCollector(kubelet_, *pipeline_, kopts); c.ok()) {
       collectors_.push_back({*std::move(c), {}, true});

@@ -333,6 +333,15 @@ void HttpServer::Impl::Drive(Conn& c) {
   }
 }
 
+// OpenSSL may need the socket readable or writable whatever the caller was
+// doing (a handshake, or renegotiation-free reads that still need to write):
+// wait for what it asked for.
+bool HttpServer::Impl::WaitOnTls(Conn& c, int ssl_error) {
+  if (ssl_error != SSL_ERROR_WANT_READ && ssl_error != SSL_ERROR_WANT_WRITE) return false;
+  SetInterest(c, ssl_error == SSL_ERROR_WANT_WRITE ? EPOLLOUT : EPOLLIN);
+  return true;
+}
+
 HttpServer::Impl::Step HttpServer::Impl::StepOnce(Conn& c) {
   switch (c.state) {
     case State::kHandshake: {
@@ -343,14 +352,7 @@ HttpServer::Impl::Step HttpServer::Impl::StepOnce(Conn& c) {
         return Step::kContinue;
       }
       int err = SSL_get_error(c.ssl, rc);
-      if (err == SSL_ERROR_WANT_READ) {
-        SetInterest(c, EPOLLIN);
-        return Step::kWait;
-      }
-      if (err == SSL_ERROR_WANT_WRITE) {
-        SetInterest(c, EPOLLOUT);
-        return Step::kWait;
-      }
+      if (WaitOnTls(c, err)) return Step::kWait;
       CountReject(kTlsHandshake);
       if (LogEnabled(LogLevel::kDebug)) {
         unsigned long e = ERR_peek_error();
@@ -391,14 +393,7 @@ HttpServer::Impl::Step HttpServer::Impl::ReadSome(Conn& c) {
     if (n <= 0) {
       int err = SSL_get_error(c.ssl, static_cast<int>(n));
       ERR_clear_error();
-      if (err == SSL_ERROR_WANT_READ) {
-        SetInterest(c, EPOLLIN);
-        return Step::kWait;
-      }
-      if (err == SSL_ERROR_WANT_WRITE) {
-        SetInterest(c, EPOLLOUT);
-        return Step::kWait;
-      }
+      if (WaitOnTls(c, err)) return Step::kWait;
       Close(c);  // close_notify, reset or protocol error
       return Step::kClosed;
     }
@@ -537,10 +532,7 @@ HttpServer::Impl::Step HttpServer::Impl::WriteSome(Conn& c) {
       if (n <= 0) {
         int err = SSL_get_error(c.ssl, static_cast<int>(n));
         ERR_clear_error();
-        if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
-          SetInterest(c, err == SSL_ERROR_WANT_WRITE ? EPOLLOUT : EPOLLIN);
-          return Step::kWait;
-        }
+        if (WaitOnTls(c, err)) return Step::kWait;
         Close(c);
         return Step::kClosed;
       }

@@ -129,6 +129,8 @@ struct HttpServer::Impl {
   void RejectWith(Conn& c, http_internal::Reject reason, int status, std::string body,
                   std::map<std::string, std::string> headers = {});
   void SetInterest(Conn& c, uint32_t events);
+  // True (and the wanted epoll interest set) for SSL_ERROR_WANT_READ/WRITE.
+  bool WaitOnTls(Conn& c, int ssl_error);
   void Unregister(Conn& c);
   void Close(Conn& c);
   void Sweep(int64_t now);
