@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "nodepulse/log/log.h"
+#include "nodepulse/pipeline/mutex.h"
 
 namespace nodepulse::exporters {
 
@@ -95,6 +97,14 @@ namespace {
 
 // [u32 payload length][u32 samples][u32 CRC32C over samples+payload]
 constexpr size_t kHeaderBytes = 12;
+
+// CLOCK_MONOTONIC as a duration since boot: the fsync interval is an
+// interval, which a wall-clock step (NTP, date) must not stretch or cut.
+absl::Duration MonotonicNow() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return absl::DurationFromTimespec(ts);
+}
 // A record larger than this is treated as corruption on read and recovery.
 constexpr uint32_t kMaxRecordBytes = 64u << 20;
 
@@ -321,7 +331,7 @@ absl::Status DiskQueue::Recover(std::vector<std::string> consumer_names) {
 
   std::vector<std::string> unlink;
   {
-    absl::MutexLock lock(&mu_);
+    pipeline::MutexLock lock(&mu_);
     segments_.assign(recovered.begin(), recovered.end());
     for (const Segment& s : segments_) total_bytes_ += s.size;
     next_index_ = index;
@@ -384,11 +394,11 @@ absl::Status DiskQueue::Rotate() {
     ::close(head_fd_);
     head_fd_ = -1;
     head_dirty_ = false;
-    first_unsynced_ = absl::InfiniteFuture();
+    first_unsynced_ = absl::InfiniteDuration();
   }
   uint64_t seq;
   {
-    absl::MutexLock lock(&mu_);
+    pipeline::MutexLock lock(&mu_);
     seq = next_seq_;
   }
   const std::string path = SegmentPath(seq);
@@ -401,7 +411,7 @@ absl::Status DiskQueue::Rotate() {
   head_fd_ = fd;
   head_seq_ = seq;
   head_written_ = 0;
-  absl::MutexLock lock(&mu_);
+  pipeline::MutexLock lock(&mu_);
   Segment s;
   s.seq = seq;
   s.first_index = next_index_;
@@ -420,7 +430,7 @@ absl::Status DiskQueue::Append(absl::string_view payload, uint32_t samples) {
   }
   std::vector<std::string> unlink;
   {
-    absl::MutexLock lock(&mu_);
+    pipeline::MutexLock lock(&mu_);
     EnforceBoundLocked(n, &unlink);
   }
   UnlinkAll(unlink);
@@ -439,10 +449,10 @@ absl::Status DiskQueue::Append(absl::string_view payload, uint32_t samples) {
     return st;
   }
   head_written_ += n;
-  if (!head_dirty_) first_unsynced_ = absl::Now();
+  if (!head_dirty_) first_unsynced_ = MonotonicNow();
   head_dirty_ = true;
   {
-    absl::MutexLock lock(&mu_);
+    pipeline::MutexLock lock(&mu_);
     Segment& head = segments_.back();
     head.size += n;
     head.samples += samples;
@@ -456,10 +466,11 @@ absl::Status DiskQueue::Append(absl::string_view payload, uint32_t samples) {
 
 absl::Status DiskQueue::SyncIfDue(bool force) {
   if (head_fd_ < 0 || !head_dirty_) return absl::OkStatus();
-  if (!force && absl::Now() - first_unsynced_ < options_.fsync_interval) return absl::OkStatus();
+  if (!force && MonotonicNow() - first_unsynced_ < options_.fsync_interval) return absl::OkStatus();
   if (::fdatasync(head_fd_) != 0) return Errno("fdatasync", options_.dir);
+  syncs_.fetch_add(1, std::memory_order_relaxed);
   head_dirty_ = false;
-  first_unsynced_ = absl::InfiniteFuture();
+  first_unsynced_ = absl::InfiniteDuration();
   return absl::OkStatus();
 }
 
@@ -516,7 +527,7 @@ absl::Status DiskQueue::Read(size_t consumer, uint64_t max_samples, QueueBatch* 
   QueuePosition p;
   uint64_t idx;  // global index of the sample at p
   {
-    absl::MutexLock lock(&mu_);
+    pipeline::MutexLock lock(&mu_);
     p = consumers_[consumer].pos;
     idx = consumers_[consumer].index;
   }
@@ -527,7 +538,7 @@ absl::Status DiskQueue::Read(size_t consumer, uint64_t max_samples, QueueBatch* 
     bool have_next = false;
     uint64_t next_seq = 0;
     {
-      absl::MutexLock lock(&mu_);
+      pipeline::MutexLock lock(&mu_);
       const Segment* seg = FindLocked(p.segment);
       if (seg == nullptr) break;
       if (seg->seq != p.segment) {
@@ -559,7 +570,7 @@ absl::Status DiskQueue::Read(size_t consumer, uint64_t max_samples, QueueBatch* 
         if (errno == ENOENT) {
           // Dropped by the bound between the lookup and the open.
           if (!batch->records.empty()) break;
-          absl::MutexLock lock(&mu_);
+          pipeline::MutexLock lock(&mu_);
           p = consumers_[consumer].pos;
           idx = consumers_[consumer].index;
           batch->end = p;
@@ -590,7 +601,7 @@ absl::Status DiskQueue::Read(size_t consumer, uint64_t max_samples, QueueBatch* 
       if (!batch->records.empty()) break;  // deliver what is good first
       // Media corruption inside data we wrote and read back before: skip the
       // rest of this segment, counting it as dropped.
-      absl::MutexLock lock(&mu_);
+      pipeline::MutexLock lock(&mu_);
       Consumer& c = consumers_[consumer];
       const Segment* seg = FindLocked(p.segment);
       if (seg != nullptr && seg->seq == p.segment && c.pos == p) {
@@ -617,7 +628,7 @@ absl::Status DiskQueue::Read(size_t consumer, uint64_t max_samples, QueueBatch* 
     if (batch->samples >= max_samples) break;
   }
   if (!batch->records.empty()) {
-    absl::MutexLock lock(&mu_);
+    pipeline::MutexLock lock(&mu_);
     consumers_[consumer].inflight_end_index = batch->end_index;
   }
   return absl::OkStatus();
@@ -640,7 +651,7 @@ absl::Status DiskQueue::PersistCursor(const std::string& name, QueuePosition pos
 absl::Status DiskQueue::Commit(size_t consumer, const QueueBatch& batch) {
   std::string name;
   {
-    absl::MutexLock lock(&mu_);
+    pipeline::MutexLock lock(&mu_);
     name = consumers_[consumer].name;
   }
   // Persist before moving the in-memory cursor: segment deletion follows the
@@ -648,7 +659,7 @@ absl::Status DiskQueue::Commit(size_t consumer, const QueueBatch& batch) {
   absl::Status st = PersistCursor(name, batch.end);
   std::vector<std::string> unlink;
   {
-    absl::MutexLock lock(&mu_);
+    pipeline::MutexLock lock(&mu_);
     Consumer& c = consumers_[consumer];
     // If the bound dropped this batch's segment while it was in flight, the
     // cursor is already past it (and did not count it as dropped).
@@ -661,36 +672,37 @@ absl::Status DiskQueue::Commit(size_t consumer, const QueueBatch& batch) {
 }
 
 bool DiskQueue::WaitForData(size_t consumer, absl::Time deadline) {
-  absl::MutexLock lock(&mu_);
+  pipeline::MutexLock lock(&mu_);
   for (;;) {
     if (shutdown_) return consumers_[consumer].index < next_index_;
     if (consumers_[consumer].index < next_index_) return true;
-    if (data_cv_.WaitWithDeadline(&mu_, deadline)) return consumers_[consumer].index < next_index_;
+    if (lock.WaitWithDeadline(&data_cv_, deadline)) return consumers_[consumer].index < next_index_;
   }
 }
 
 void DiskQueue::Shutdown() {
-  absl::MutexLock lock(&mu_);
+  pipeline::MutexLock lock(&mu_);
   shutdown_ = true;
   data_cv_.SignalAll();
 }
 
 DiskQueue::ConsumerStats DiskQueue::consumer_stats(size_t consumer) const {
-  absl::MutexLock lock(&mu_);
+  pipeline::MutexLock lock(&mu_);
   const Consumer& c = consumers_[consumer];
   return {next_index_ - c.index, c.dropped};
 }
 uint64_t DiskQueue::bytes() const {
-  absl::MutexLock lock(&mu_);
+  pipeline::MutexLock lock(&mu_);
   return total_bytes_;
 }
 uint64_t DiskQueue::segments() const {
-  absl::MutexLock lock(&mu_);
+  pipeline::MutexLock lock(&mu_);
   return segments_.size();
 }
 uint64_t DiskQueue::appended_samples() const {
-  absl::MutexLock lock(&mu_);
+  pipeline::MutexLock lock(&mu_);
   return appended_;
 }
+uint64_t DiskQueue::syncs() const { return syncs_.load(std::memory_order_relaxed); }
 
 }  // namespace nodepulse::exporters

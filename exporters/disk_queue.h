@@ -4,17 +4,20 @@
 // agent restart loses nothing until the byte bound.
 //
 // Layout under `dir`:
-//   <seq:020>.seg    segments, appended in order; records are framed as
-//                    [u32 payload length][u32 masked CRC32C of payload]
-//                    [payload], little-endian. A torn tail (SIGKILL mid-write,
-//                    power loss) fails the length or CRC check and is
-//                    truncated on Open(), never handed to a consumer.
+//   <seq:020>.seg    segments, appended in order; each record is a 12-byte
+//                    header [u32 payload length][u32 samples][u32 CRC32C of
+//                    the samples field and the payload], then the payload,
+//                    little-endian (kHeaderBytes in disk_queue.cc). A torn
+//                    tail (SIGKILL mid-write, power loss) fails the length or
+//                    CRC check and is truncated on Open(), never handed to a
+//                    consumer.
 //   cursor-<name>    one per consumer: "<seq> <offset> <crc>\n", replaced
 //                    atomically (write tmp, fsync, rename, fsync dir).
 //
 // Durability (the fsync policy): a segment is fsync'd when it is rotated
 // out and whenever unsynced bytes are older than `fsync_interval` (checked on
-// each Append() and by SyncIfDue()); the directory is fsync'd after creating
+// each Append() and by SyncIfDue(), on CLOCK_MONOTONIC, so a wall-clock step
+// back cannot stall fsyncs); the directory is fsync'd after creating
 // or deleting files. A process crash (SIGKILL) loses nothing that Append()
 // returned for, since written bytes live in the page cache; a power loss or
 // kernel crash loses at most the last `fsync_interval` of appends. Cursors are
@@ -36,6 +39,7 @@
 #ifndef NODEPULSE_EXPORTERS_DISK_QUEUE_H_
 #define NODEPULSE_EXPORTERS_DISK_QUEUE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -134,6 +138,9 @@ class DiskQueue {
   uint64_t bytes() const;         // total size of all segments
   uint64_t segments() const;
   uint64_t appended_samples() const;  // since Open (plus recovered)
+  // fdatasyncs of the head segment made by SyncIfDue() (due or forced), since
+  // Open: a self-metric, and how a test sees that fsyncs keep coming.
+  uint64_t syncs() const;
 
  private:
   struct Segment {
@@ -180,7 +187,9 @@ class DiskQueue {
   uint64_t head_seq_ = 0;
   uint64_t head_written_ = 0;
   bool head_dirty_ = false;
-  absl::Time first_unsynced_ = absl::InfiniteFuture();
+  // CLOCK_MONOTONIC (time since boot) of the oldest unsynced append.
+  absl::Duration first_unsynced_ = absl::InfiniteDuration();
+  std::atomic<uint64_t> syncs_{0};
   std::string frame_;  // reused header+payload buffer
 
   mutable absl::Mutex mu_;

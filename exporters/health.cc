@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "nodepulse/log/log.h"
+#include "nodepulse/pipeline/mutex.h"
 #include "status_page.h"
 
 namespace nodepulse::exporters {
@@ -297,7 +298,7 @@ constexpr uint32_t kSinceTier = 1;
 std::shared_ptr<const HealthReport> HealthReporter::Report() {
   std::shared_ptr<const Snapshot> snap = pipeline_.snapshot();
   if (!snap || !snap->catalog) return nullptr;
-  absl::MutexLock lock(&build_mu_);
+  pipeline::MutexLock lock(&build_mu_);
   State& st = *state_;
   if (st.report && st.report->cycle == snap->cycle) return st.report;
 
@@ -747,7 +748,7 @@ std::shared_ptr<const HealthReport> HealthReporter::Report() {
 std::shared_ptr<const PageHistory> HealthReporter::History(const HealthReport& report) {
   std::shared_ptr<const Snapshot> snap = pipeline_.snapshot();
   if (!snap || !snap->catalog) return std::make_shared<PageHistory>();
-  absl::MutexLock lock(&build_mu_);
+  pipeline::MutexLock lock(&build_mu_);
   State& st = *state_;
   if (st.history && st.history_cycle == snap->cycle) return st.history;
 

@@ -3,18 +3,20 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <exception>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "disk_queue.h"
 #include "nodepulse/log/log.h"
+#include "nodepulse/pipeline/mutex.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -45,6 +47,8 @@ uint64_t CountSamples(const pipeline::Snapshot& s) {
 struct Metrics {
   prometheus::Counter* enqueued = nullptr;
   prometheus::Gauge* queue_bytes = nullptr;
+  prometheus::Counter* fsyncs = nullptr;
+  uint64_t fsyncs_reported = 0;
 };
 struct UrlMetrics {
   prometheus::Counter* sent = nullptr;
@@ -102,7 +106,18 @@ class RemoteWriter::Impl {
 
   std::atomic<bool> writer_done_{false};
   std::atomic<bool> abort_{false};  // read by curl's progress callback
-  absl::Notification abort_note_;    // wakes backoff sleeps
+  // Wakes backoff sleeps at Stop(). A std::condition_variable, not an
+  // absl::Notification: Debian's abseil turns a timeout into a CLOCK_REALTIME
+  // deadline, so a wall-clock step back would stretch a retry backoff by the
+  // size of the step; libstdc++'s wait_for waits on CLOCK_MONOTONIC.
+  std::mutex abort_mu_;
+  std::condition_variable abort_cv_;
+  bool abort_requested_ = false;  // guarded by abort_mu_
+  // Sleeps for `d` unless Stop() aborts; true if it did.
+  bool SleepUnlessAborted(absl::Duration d) {
+    std::unique_lock<std::mutex> lock(abort_mu_);
+    return abort_cv_.wait_for(lock, absl::ToChronoNanoseconds(d), [this] { return abort_requested_; });
+  }
 
   absl::Mutex done_mu_;
   size_t senders_done_ ABSL_GUARDED_BY(done_mu_) = 0;
@@ -147,7 +162,13 @@ absl::Status RemoteWriter::Impl::RegisterMetrics(prometheus::Registry& registry)
                         .Name("nodepulse_remote_write_samples_pending")
                         .Help("Samples on disk not yet delivered.")
                         .Register(registry);
+    auto& fsyncs = prometheus::BuildCounter()
+                       .Name("nodepulse_remote_write_queue_fsyncs_total")
+                       .Help("fdatasyncs of the disk queue's head segment: due (unsynced appends older than "
+                             "the fsync interval, on the monotonic clock) or at shutdown.")
+                       .Register(registry);
     metrics_.enqueued = &enqueued.Add({});
+    metrics_.fsyncs = &fsyncs.Add({});
     metrics_.queue_bytes = &bytes.Add({});
     for (auto& s : senders_) {
       std::map<std::string, std::string> l{{"url", s->url}};
@@ -170,7 +191,7 @@ void RemoteWriter::Impl::OnSnapshot(std::shared_ptr<const pipeline::Snapshot> sn
   if (snapshot == nullptr) return;
   std::shared_ptr<const pipeline::Snapshot> evicted;
   {
-    absl::MutexLock lock(&mu_);
+    pipeline::MutexLock lock(&mu_);
     if (stopping_) return;
     if (handoff_.size() >= options_.max_pending_snapshots) {
       evicted = std::move(handoff_.front());
@@ -194,8 +215,8 @@ void RemoteWriter::Impl::WriterLoop() {
   for (;;) {
     bool stop;
     {
-      absl::MutexLock lock(&mu_);
-      if (handoff_.empty() && !stopping_) handoff_cv_.WaitWithTimeout(&mu_, tick);
+      pipeline::MutexLock lock(&mu_);
+      if (handoff_.empty() && !stopping_) lock.WaitWithTimeout(&handoff_cv_, tick);
       batch.swap(handoff_);
       stop = stopping_;
     }
@@ -233,8 +254,12 @@ void RemoteWriter::Impl::WriterLoop() {
 }
 
 void RemoteWriter::Impl::PublishQueueMetrics() {
-  absl::MutexLock lock(&metrics_mu_);
+  pipeline::MutexLock lock(&metrics_mu_);
   if (metrics_.queue_bytes != nullptr) metrics_.queue_bytes->Set(static_cast<double>(queue_->bytes()));
+  if (const uint64_t syncs = queue_->syncs(); metrics_.fsyncs != nullptr && syncs > metrics_.fsyncs_reported) {
+    metrics_.fsyncs->Increment(static_cast<double>(syncs - metrics_.fsyncs_reported));
+    metrics_.fsyncs_reported = syncs;
+  }
   const uint64_t handoff_dropped = handoff_dropped_samples_.load(std::memory_order_relaxed);
   for (size_t i = 0; i < senders_.size(); ++i) {
     Sender& s = *senders_[i];
@@ -258,7 +283,7 @@ void RemoteWriter::Impl::SenderLoop(size_t i) {
   } catch (...) {
     LogError("remote_write ", senders_[i]->url, ": sender stopped by an unknown exception");
   }
-  absl::MutexLock lock(&done_mu_);
+  pipeline::MutexLock lock(&done_mu_);
   ++senders_done_;
   done_cv_.SignalAll();
 }
@@ -279,11 +304,11 @@ void RemoteWriter::Impl::Send(size_t i) {
     }
     if (absl::Status st = queue_->Read(i, options_.max_batch_samples, &batch); !st.ok()) {
       LogError("remote_write ", s.url, ": reading queue: ", st.message());
-      abort_note_.WaitForNotificationWithTimeout(absl::Seconds(1));
+      SleepUnlessAborted(absl::Seconds(1));
       continue;
     }
     if (batch.records.empty()) {
-      abort_note_.WaitForNotificationWithTimeout(absl::Milliseconds(50));
+      SleepUnlessAborted(absl::Milliseconds(50));
       continue;
     }
     runs.clear();
@@ -347,7 +372,7 @@ void RemoteWriter::Impl::Send(size_t i) {
         down = true;
       }
       PublishQueueMetrics();
-      if (abort_note_.WaitForNotificationWithTimeout(wait)) return;
+      if (SleepUnlessAborted(wait)) return;
     }
     PublishQueueMetrics();
   }
@@ -356,7 +381,7 @@ void RemoteWriter::Impl::Send(size_t i) {
 void RemoteWriter::Impl::Stop(absl::Duration drain_deadline) {
   const absl::Time deadline = absl::Now() + drain_deadline;
   {
-    absl::MutexLock lock(&mu_);
+    pipeline::MutexLock lock(&mu_);
     if (stopped_) return;
     stopped_ = true;
     stopping_ = true;
@@ -365,13 +390,17 @@ void RemoteWriter::Impl::Stop(absl::Duration drain_deadline) {
   if (writer_.joinable()) writer_.join();
   writer_done_.store(true);
   {
-    absl::MutexLock lock(&done_mu_);
+    pipeline::MutexLock lock(&done_mu_);
     while (senders_done_ < senders_.size()) {
-      if (done_cv_.WaitWithDeadline(&done_mu_, deadline)) break;
+      if (lock.WaitWithDeadline(&done_cv_, deadline)) break;
     }
   }
   abort_.store(true);
-  abort_note_.Notify();
+  {
+    std::lock_guard<std::mutex> lock(abort_mu_);
+    abort_requested_ = true;
+  }
+  abort_cv_.notify_all();
   queue_->Shutdown();
   for (auto& s : senders_) {
     if (s->thread.joinable()) s->thread.join();

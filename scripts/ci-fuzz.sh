@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/) with clang, ASan and UBSan into
-# build-fuzz/ (or $NODEPULSE_FUZZ_BUILD_DIR) and runs each for a bounded time
+# build-fuzz/ (or $NODEPULSE_FUZZ_BUILD_DIR; configured by
+# scripts/configure-sanitized.sh exactly as scripts/ci-sanitizers.sh's ASan
+# tree, so CI points it at build-asan/ and nothing is compiled twice) and
+# runs each for a bounded time
 # from its seed corpus (fixtures, built at configure time) plus the corpus it
 # grew on earlier runs. Any crash, leak, timeout or out-of-memory fails the
 # script; the input is left in build-fuzz/artifacts/<target>/ - fix the
@@ -19,8 +22,7 @@ parallel=${NODEPULSE_FUZZ_PARALLEL:-2}
 jobs=${NODEPULSE_JOBS:-2}
 
 "$here/scripts/deps.sh" test
-CC=clang CXX=clang++ cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DNODEPULSE_SANITIZE=address -DNODEPULSE_FUZZ=ON >/dev/null
+"$here/scripts/configure-sanitized.sh" "$build" address
 cmake --build "$build" -j"$jobs" --target nodepulse_fuzzers
 
 read -r -a targets <<<"${NODEPULSE_FUZZ_TARGETS:-$(tr '\n' ' ' <"$build/fuzz/targets.txt")}"

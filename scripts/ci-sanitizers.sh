@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # CI: the test suite under sanitizers (issue #8; STYLE.md "CI runs the suite
-# under ASan+UBSan, and separately under TSan").
+# under ASan+UBSan, and separately under TSan"). Both trees are configured by
+# scripts/configure-sanitized.sh: clang, Ninja, lld, -O1 -gline-tables-only.
 #   build-asan/  everything with -DNODEPULSE_SANITIZE=address (ASan + UBSan,
-#                UB is fatal) and the whole CTest suite: unit, fixture,
-#                real-cgroup, end-to-end, fuzz regressions and reliability.
+#                UB is fatal) plus the libFuzzer targets (same tree, so
+#                scripts/ci-fuzz.sh with NODEPULSE_FUZZ_BUILD_DIR=build-asan
+#                builds nothing more), and the whole CTest suite: unit,
+#                fixture, real-cgroup, end-to-end, fuzz regressions and
+#                reliability.
 #   build-tsan/  -DNODEPULSE_SANITIZE=thread, only the test binaries with
 #                threads (pipeline, exporters, kubelet collector), and only
-#                their concurrent tests (TSAN_REGEX; see below for the ones
-#                left out and why).
+#                their concurrent suites (TSAN_REGEX).
 # Usage: scripts/ci-sanitizers.sh [asan|tsan|all] [extra ctest args...]
 # Build dirs: $NODEPULSE_ASAN_BUILD_DIR, $NODEPULSE_TSAN_BUILD_DIR.
 set -euo pipefail
@@ -17,17 +20,13 @@ shift || true
 jobs=${NODEPULSE_JOBS:-2}
 asan_build=${NODEPULSE_ASAN_BUILD_DIR:-$here/build-asan}
 tsan_build=${NODEPULSE_TSAN_BUILD_DIR:-$here/build-tsan}
-# Suites that run threads against each other: pipeline snapshot publishing
-# and the HTTP server and its limits.
-TSAN_REGEX=${TSAN_REGEX:-'^(Concurrency|HttpServer|HttpServerTest|HttpServerLimitsTest)\.'}
-# Not run under TSan yet: the kubelet client, remote_write and the disk
-# queue lock plain absl::Mutex, and Debian's libabsl is not built with
-# -fsanitize=thread, so TSan cannot see those locks and reports every access
-# they guard as a race (all 12 failures seen were of that kind). pipeline/
-# already makes its locks visible (pipeline/internal/mutex.h); once these
-# do the same, add them here (TSAN_REGEX_ALL is the full list: pass its
-# value as TSAN_REGEX to run them now).
-TSAN_REGEX_ALL='^(Concurrency|HttpServer|HttpServerTest|HttpServerLimitsTest|KubeletClientTest|RemoteWriteHttpTest|RemoteWriteClient|DiskQueueTest)\.'
+# Suites that run threads against each other: pipeline snapshot publishing,
+# the HTTP server and its limits, the kubelet client's polling thread,
+# remote_write's writer and sender threads and its disk queue. Every lock
+# they take is visible to TSan: Debian's libabsl is not built with
+# -fsanitize=thread, so all absl::Mutex locking goes through
+# nodepulse/pipeline/mutex.h, which annotates it.
+TSAN_REGEX=${TSAN_REGEX:-'^(Concurrency|HttpServer|HttpServerTest|HttpServerLimitsTest|KubeletClientTest|RemoteWriteHttpTest|RemoteWriteClient|DiskQueueTest)\.'}
 # Shorter churn and load phases under ASan: they are there for memory
 # errors, not for figures (those come from the Release run).
 export NODEPULSE_CHURN_SECONDS=${NODEPULSE_CHURN_SECONDS:-30}
@@ -51,15 +50,14 @@ timed() {
 }
 
 if [[ $what == asan || $what == all ]]; then
-  timed "asan build" env NODEPULSE_BUILD_DIR="$asan_build" NODEPULSE_JOBS="$jobs" \
-    NODEPULSE_BUILD_TYPE=RelWithDebInfo "$here/scripts/build.sh" -DNODEPULSE_SANITIZE=address -DNODEPULSE_WERROR=ON
+  timed "asan configure" "$here/scripts/configure-sanitized.sh" "$asan_build" address
+  timed "asan build" cmake --build "$asan_build" -j"$jobs" --target all nodepulse_fuzzers
   (cd "$asan_build" && timed "asan ctest" ctest --output-on-failure -j"$jobs" --timeout 900 "$@") || failed+=(asan)
 fi
 
 if [[ $what == tsan || $what == all ]]; then
-  timed "tsan build" env NODEPULSE_BUILD_DIR="$tsan_build" NODEPULSE_JOBS="$jobs" \
-    NODEPULSE_BUILD_TYPE=RelWithDebInfo NODEPULSE_TARGETS="pipeline_test exporters_test collectors_kubelet_test" \
-    "$here/scripts/build.sh" -DNODEPULSE_SANITIZE=thread -DNODEPULSE_WERROR=ON
+  timed "tsan configure" "$here/scripts/configure-sanitized.sh" "$tsan_build" thread
+  timed "tsan build" cmake --build "$tsan_build" -j"$jobs" --target pipeline_test exporters_test collectors_kubelet_test
   # Only the binaries built above have discovered tests; -R picks the
   # concurrent suites among them.
   (cd "$tsan_build" && timed "tsan ctest" ctest --output-on-failure -j"$jobs" --timeout 900 -R "$TSAN_REGEX" "$@") ||

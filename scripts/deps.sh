@@ -16,6 +16,8 @@ build_pkgs=(
 # (scripts/ci-fuzz.sh); wrk and faketime (libfaketime): tests/reliability.
 # chromium + fonts-dejavu-core: the status page browser test (headless screenshot).
 test_pkgs=(prometheus openssl procps iproute2 curl clang libclang-rt-14-dev wrk faketime python3 python3-yaml chromium fonts-dejavu-core)
+# ninja-build + lld: the sanitizer and fuzz trees (scripts/configure-sanitized.sh).
+test_pkgs+=(ninja-build lld)
 # tests/vm: the cgroup v2 VM suite (qemu TCG, busybox initramfs, depmod -b).
 test_pkgs+=(qemu-system-x86 busybox-static cpio kmod)
 

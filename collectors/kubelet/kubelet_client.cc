@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <time.h>
+
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -14,11 +16,22 @@
 #include "json_parsers.h"
 #include "nodepulse/collectors/kubelet.h"
 #include "nodepulse/log/log.h"
+#include "nodepulse/pipeline/mutex.h"
 #include "state_builder.h"
 
 namespace nodepulse::collectors {
 
 using kubelet::HttpFetcher;
+
+namespace {
+// CLOCK_MONOTONIC as a duration since boot: for intervals, which a
+// wall-clock step must not stretch or cut (absl::Now() is CLOCK_REALTIME).
+absl::Duration MonotonicNow() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return absl::DurationFromTimespec(ts);
+}
+}  // namespace
 
 // Everything the polling thread owns. Lives as long as the client so
 // PollOnce() (tests) and the thread share one curl handle and one history.
@@ -139,7 +152,8 @@ bool KubeletClient::Poller::FetchInto(KubeletEndpoint endpoint, const std::strin
 
 std::shared_ptr<const KubeletState> KubeletClient::Poller::Poll(const KubeletState& prev,
                                                                 bool* all_ok) {
-  const absl::Time now = absl::Now();
+  const absl::Time now = absl::Now();  // timestamps only
+  const absl::Duration now_mono = MonotonicNow();  // the stale grace
   auto next = std::make_shared<KubeletState>();
   next->errors = prev.errors;
   next->polls = prev.polls + 1;
@@ -158,9 +172,11 @@ std::shared_ptr<const KubeletState> KubeletClient::Poller::Poll(const KubeletSta
   if (pods_ok) {
     next->pods = kubelet::BuildPods(pods_msg_, prev);
     next->pods_fetched = now;
-  } else if (now - prev.pods_fetched <= options_.stale_grace) {
+    next->pods_fetched_mono = now_mono;
+  } else if (now_mono - prev.pods_fetched_mono <= options_.stale_grace) {
     next->pods = prev.pods;  // stale labels beat no labels, for a while
     next->pods_fetched = prev.pods_fetched;
+    next->pods_fetched_mono = prev.pods_fetched_mono;
   } else if (!prev.pods.empty()) {
     LogWarn("kubelet pods metadata older than ", absl::FormatDuration(options_.stale_grace),
             "; dropping namespace/pod labels until the kubelet answers");
@@ -168,9 +184,11 @@ std::shared_ptr<const KubeletState> KubeletClient::Poller::Poll(const KubeletSta
   if (summary_ok) {
     next->usage = kubelet::BuildUsage(summary_msg_);
     next->summary_fetched = now;
-  } else if (now - prev.summary_fetched <= options_.stale_grace) {
+    next->summary_fetched_mono = now_mono;
+  } else if (now_mono - prev.summary_fetched_mono <= options_.stale_grace) {
     next->usage = prev.usage;
     next->summary_fetched = prev.summary_fetched;
+    next->summary_fetched_mono = prev.summary_fetched_mono;
   }
   kubelet::IndexState(prev, next.get());
   next->up = pods_ok && summary_ok;
@@ -197,7 +215,7 @@ absl::Status KubeletClient::Start() {
   if (options_.url.empty()) return absl::InvalidArgumentError("kubelet client: no URL");
   if (absl::Status s = poller_->Init(); !s.ok()) return s;
   {
-    absl::MutexLock lock(&stop_mu_);
+    std::lock_guard<std::mutex> lock(stop_mu_);
     stop_ = false;
   }
   LogInfo("kubelet client polling ", options_.url, " every ", absl::FormatDuration(options_.interval),
@@ -208,9 +226,10 @@ absl::Status KubeletClient::Start() {
 
 void KubeletClient::Stop() {
   {
-    absl::MutexLock lock(&stop_mu_);
+    std::lock_guard<std::mutex> lock(stop_mu_);
     stop_ = true;
   }
+  stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -248,18 +267,19 @@ void KubeletClient::Run() {
       d = std::min(d, options_.backoff_max);
       delay = d * absl::Uniform(rng, 0.5, 1.0);
     }
-    absl::MutexLock lock(&stop_mu_);
-    if (stop_mu_.AwaitWithTimeout(absl::Condition(&stop_), delay)) return;
+    // Monotonic: see stop_cv_ in kubelet.h.
+    std::unique_lock<std::mutex> lock(stop_mu_);
+    if (stop_cv_.wait_for(lock, absl::ToChronoNanoseconds(delay), [this] { return stop_; })) return;
   }
 }
 
 void KubeletClient::Publish(std::shared_ptr<const KubeletState> state) {
-  absl::MutexLock lock(&mu_);
+  pipeline::MutexLock lock(&mu_);
   state_ = std::move(state);
 }
 
 std::shared_ptr<const KubeletState> KubeletClient::state() const {
-  absl::MutexLock lock(&mu_);
+  pipeline::MutexLock lock(&mu_);
   return state_;
 }
 

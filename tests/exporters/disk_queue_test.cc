@@ -277,6 +277,32 @@ TEST_F(DiskQueueTest, WaitForDataWakesOnAppendAndShutdown) {
   s.join();
 }
 
+// The fsync policy, without clocks: an interval no test outlives never
+// comes due; force always syncs dirty data and never clean data; a zero
+// interval syncs every append. syncs() counts what SyncIfDue() did.
+TEST_F(DiskQueueTest, SyncsWhenDueOrForcedAndCountsThem) {
+  DiskQueueOptions o;
+  o.dir = dir_ + "/q";
+  o.fsync_interval = absl::Hours(1);
+  auto q = DiskQueue::Open(o, {"a"});
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_TRUE((*q)->Append(Payload(0), 1).ok());
+  ASSERT_TRUE((*q)->SyncIfDue().ok());
+  EXPECT_EQ((*q)->syncs(), 0u);
+  ASSERT_TRUE((*q)->SyncIfDue(/*force=*/true).ok());
+  EXPECT_EQ((*q)->syncs(), 1u);
+  ASSERT_TRUE((*q)->SyncIfDue(/*force=*/true).ok());
+  EXPECT_EQ((*q)->syncs(), 1u) << "nothing was dirty";
+  q->reset();
+
+  o.fsync_interval = absl::ZeroDuration();
+  auto every = DiskQueue::Open(o, {"a"});
+  ASSERT_TRUE(every.ok()) << every.status();
+  for (int i = 1; i <= 3; ++i) ASSERT_TRUE((*every)->Append(Payload(i), 1).ok());
+  EXPECT_EQ((*every)->syncs(), 3u);
+  EXPECT_EQ(Drain(**every, 0).size(), 4u);
+}
+
 TEST_F(DiskQueueTest, RejectsBadOptions) {
   DiskQueueOptions o;
   o.dir = dir_ + "/q";

@@ -117,13 +117,13 @@ class Prometheus {
         std::string val = r.body.substr(q1 + 1, q2 - q1 - 1);
         std::vector<std::string> parts = absl::StrSplit(ts, '.');
         int64_t sec = 0, ms = 0;
-        absl::SimpleAtoi(parts[0], &sec);
+        (void)absl::SimpleAtoi(parts[0], &sec);  // 0 on garbage, as before
         if (parts.size() > 1) {
           std::string frac = (parts[1] + "000").substr(0, 3);
-          absl::SimpleAtoi(frac, &ms);
+          (void)absl::SimpleAtoi(frac, &ms);
         }
         double v = 0;
-        absl::SimpleAtod(val, &v);
+        (void)absl::SimpleAtod(val, &v);
         out.samples[sec * 1000 + ms] = v;
         ++out.entries;
         pos = q2 + 2;  // past "]
@@ -328,14 +328,14 @@ DriverOutput ParseDriver(const std::string& out) {
       double v;
       if (absl::SimpleAtoi(f[1], &ts) && absl::SimpleAtod(f[2], &v)) d.samples[ts] = v;
     } else if (f.size() == 2 && f[0] == "recovered") {
-      absl::SimpleAtoi(f[1], &d.recovered);
+      (void)absl::SimpleAtoi(f[1], &d.recovered);
     } else if (f.size() >= 2 && f[0] == "stats") {
-      absl::SimpleAtoi(absl::string_view(f[1]).substr(8), &d.last_pending);  // pending=
+      (void)absl::SimpleAtoi(absl::string_view(f[1]).substr(8), &d.last_pending);  // pending=
     } else if (!f.empty() && f[0] == "final") {
       d.has_final = true;
       for (size_t i = 1; i < f.size(); ++i) {
         std::vector<std::string> kv = absl::StrSplit(f[i], '=');
-        if (kv.size() == 2) absl::SimpleAtoi(kv[1], &d.final[kv[0]]);
+        if (kv.size() == 2) (void)absl::SimpleAtoi(kv[1], &d.final[kv[0]]);
       }
     }
   }

@@ -5,7 +5,9 @@
 //    bind-mounted kernel file, EISDIR), hold garbage, or vanish with their
 //    cgroup;
 //  - wall-clock jumps of +-1 h (libfaketime on CLOCK_REALTIME only):
-//    intervals run on CLOCK_MONOTONIC, timestamps follow the wall clock;
+//    intervals run on CLOCK_MONOTONIC, timestamps follow the wall clock:
+//    collection, rescans and the remote_write queue's fsyncs keep their
+//    pace, and the kubelet's stale grace neither ends early nor lasts;
 //  - kubelet faults (slow, garbage, 500, closed, oversized) while the cgroup
 //    collection goes on.
 // remote_write's full disk and SIGKILL-restart are in remote_write_fault_test.cc.
@@ -201,13 +203,10 @@ TEST_F(FixtureFaultTest, CgroupDirectoryVanishingDropsItsSeriesWithoutErrors) {
 // while it runs.
 constexpr char kFaketimeLib[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
-TEST(Faults, WallClockJumpsNeitherStallNorBurstCollection) {
-  if (::access(kFaketimeLib, R_OK) != 0) GTEST_SKIP() << kFaketimeLib << " missing (apt-get install faketime)";
-  if (std::string why = TestCgroupTree::Unavailable(); !why.empty()) GTEST_SKIP() << why;
-  TestCgroupTree tree("clock");
-  std::string dir = MakeTempDir("nodepulse-test-clock");
-  const std::string offset_file = dir + "/offset";
-  ASSERT_TRUE(WriteFile(offset_file, "+0\n"));
+// Starts the agent with its wall clock offset by the contents of
+// `offset_file` ("+3600", "-3600"...), which the test rewrites to jump it.
+std::unique_ptr<AgentHarness> StartWithFaketime(const std::vector<std::string>& flags,
+                                                const std::string& offset_file) {
   // The child inherits the environment at fork; set it only around the start.
   setenv("LD_PRELOAD", kFaketimeLib, 1);
   setenv("FAKETIME_TIMESTAMP_FILE", offset_file.c_str(), 1);
@@ -218,12 +217,31 @@ TEST(Faults, WallClockJumpsNeitherStallNorBurstCollection) {
   std::string saved_asan = asan ? asan : "";
   setenv("ASAN_OPTIONS", (saved_asan.empty() ? std::string("verify_asan_link_order=0")
                                              : saved_asan + ":verify_asan_link_order=0").c_str(), 1);
-  AgentHarness agent({"--interval=500ms", "--rescan-interval=1s"});
+  auto agent = std::make_unique<AgentHarness>(flags);
   unsetenv("LD_PRELOAD");
   unsetenv("FAKETIME_TIMESTAMP_FILE");
   unsetenv("FAKETIME_NO_CACHE");
   unsetenv("FAKETIME_DONT_FAKE_MONOTONIC");
   if (saved_asan.empty()) unsetenv("ASAN_OPTIONS"); else setenv("ASAN_OPTIONS", saved_asan.c_str(), 1);
+  return agent;
+}
+
+TEST(Faults, WallClockJumpsNeitherStallNorBurstCollection) {
+  if (::access(kFaketimeLib, R_OK) != 0) GTEST_SKIP() << kFaketimeLib << " missing (apt-get install faketime)";
+  if (std::string why = TestCgroupTree::Unavailable(); !why.empty()) GTEST_SKIP() << why;
+  TestCgroupTree tree("clock");
+  std::string dir = MakeTempDir("nodepulse-test-clock");
+  const std::string offset_file = dir + "/offset";
+  ASSERT_TRUE(WriteFile(offset_file, "+0\n"));
+  // remote_write to a loopback port nobody listens on: every cycle's samples
+  // go to the disk queue, whose head segment must be fsync'd about once per
+  // second (the fsync interval) whatever the wall clock does.
+  ASSERT_EQ(::mkdir((dir + "/state").c_str(), 0700), 0);
+  const std::string dead_receiver = "http://127.0.0.1:" + std::to_string(FreeLoopbackPort()) + "/api/v1/write";
+  std::unique_ptr<AgentHarness> started = StartWithFaketime(
+      {"--interval=500ms", "--rescan-interval=1s", "--remote-write-url=" + dead_receiver, "--state-dir=" + dir + "/state"},
+      offset_file);
+  AgentHarness& agent = *started;
   ASSERT_TRUE(agent.ok()) << agent.child().Output();
 
   struct Phase {
@@ -253,7 +271,10 @@ TEST(Faults, WallClockJumpsNeitherStallNorBurstCollection) {
                     SampleValue(m0, "nodepulse_cycles_total").value_or(0);
     double stamp = SampleValue(m1, "nodepulse_last_cycle_timestamp_seconds").value_or(0);
     double skew = stamp - static_cast<double>(time(nullptr));
+    double fsyncs = SampleValue(m1, "nodepulse_remote_write_queue_fsyncs_total").value_or(0) -
+                    SampleValue(m0, "nodepulse_remote_write_queue_fsyncs_total").value_or(0);
     Figure(std::string("clock_") + p.name + "_cycles_per_second", cycles / elapsed);
+    Figure(std::string("clock_") + p.name + "_queue_fsyncs_per_second", fsyncs / elapsed);
     Figure(std::string("clock_") + p.name + "_timestamp_skew_seconds", skew);
     Figure(std::string("clock_") + p.name + "_new_cgroup_discovered", discovered);
     // 500 ms interval: 2 cycles per second of monotonic time, whatever the wall clock does.
@@ -261,6 +282,10 @@ TEST(Faults, WallClockJumpsNeitherStallNorBurstCollection) {
     // Timestamps follow the (jumped) wall clock.
     EXPECT_NEAR(skew, p.seconds, 5) << p.name;
     EXPECT_TRUE(discovered) << p.name << ": a cgroup created after the jump was not discovered";
+    // Appends every cycle, fsync interval 1 s: an fsync every 1 to 2 s
+    // (0.5/s measured). Timed on the wall clock, a step back stopped them
+    // until the wall clock caught up (an hour) or the segment rotated.
+    EXPECT_GE(fsyncs, 1) << p.name << ": the disk queue stopped fsyncing";
     EXPECT_EQ(HttpGet(agent.port(), "/healthz").status, 200) << p.name;
   }
   EXPECT_FALSE(agent.child().Exited()) << agent.child().Output();
@@ -272,28 +297,35 @@ constexpr char kPodUid[] = "3ea3ef66-5f89-43b7-b88b-6ee26f5b18a4";
 constexpr char kContainerId[] = "77bb57d9a0006a5ac95a6fa541b2f2a646943143fe1d906aaf70a392d9a62b83";
 constexpr char kToken[] = "faults-token-0123456789";
 
-TEST_F(FixtureFaultTest, KubeletFaultsNeverDelayCgroupCollection) {
-  TestCerts certs = MakeTestCerts(dir_);
-  ASSERT_TRUE(certs.error.empty()) << certs.error;
-  WriteFile(dir_ + "/token", std::string(kToken) + "\n");
-  for (const auto& ctl : fs::directory_iterator(fs::path(dir_) / "sys/fs/cgroup")) {
+// Gives the fixture tree's pod and container the IDs of the captured kubelet
+// responses, writes the token, makes `kubelet` serve them; returns the
+// agent's flags (500 ms cycles, kubelet polled every second).
+std::vector<std::string> KubeletFlags(const std::string& dir, std::vector<std::string> flags,
+                                      const TestCerts& certs, FakeKubelet& kubelet) {
+  WriteFile(dir + "/token", std::string(kToken) + "\n");
+  for (const auto& ctl : fs::directory_iterator(fs::path(dir) / "sys/fs/cgroup")) {
     fs::path pod = ctl.path() / "kubepods" / kPod;
     if (!fs::exists(pod)) continue;
     if (fs::exists(pod / kContainerA)) fs::rename(pod / kContainerA, pod / kContainerId);
     fs::rename(pod, ctl.path() / "kubepods" / (std::string("pod") + kPodUid));
   }
-  FakeKubelet kubelet(certs.server_cert, certs.server_key, kToken);
-  ASSERT_TRUE(kubelet.ok());
   kubelet.Serve("/pods", ReadFile(std::string(NODEPULSE_FIXTURES) + "/kubelet/pods.nri-k8s-1.35.json"));
   kubelet.Serve("/stats/summary",
                 ReadFile(std::string(NODEPULSE_FIXTURES) + "/kubelet/stats-summary.nri-k8s-1.35.json"));
-  std::vector<std::string> flags = Flags();
   flags[0] = "--interval=500ms";
   flags.insert(flags.end(), {"--kubelet-url=" + kubelet.url(), "--kubelet-ca-file=" + certs.ca,
-                             "--kubelet-token-file=" + dir_ + "/token", "--kubelet-node-name=datagen-1-35",
+                             "--kubelet-token-file=" + dir + "/token", "--kubelet-node-name=datagen-1-35",
                              "--kubelet-interval=1s", "--kubelet-timeout=1s",
                              "--kubelet-max-response-bytes=1048576"});
-  AgentHarness agent(flags);
+  return flags;
+}
+
+TEST_F(FixtureFaultTest, KubeletFaultsNeverDelayCgroupCollection) {
+  TestCerts certs = MakeTestCerts(dir_);
+  ASSERT_TRUE(certs.error.empty()) << certs.error;
+  FakeKubelet kubelet(certs.server_cert, certs.server_key, kToken);
+  ASSERT_TRUE(kubelet.ok());
+  AgentHarness agent(KubeletFlags(dir_, Flags(), certs, kubelet));
   ASSERT_TRUE(agent.ok()) << agent.child().Output();
   const std::string sel = std::string("id=\"/kubepods/pod") + kPodUid + "/" + kContainerId + "\"";
   const std::string labelled = "pod=\"e2e-hpa-6cd8d99884-tggnr\"";
@@ -353,6 +385,70 @@ TEST_F(FixtureFaultTest, KubeletFaultsNeverDelayCgroupCollection) {
                        return out;
                      }();
   }
+}
+
+// The kubelet's stale grace is an interval: while the kubelet fails, the
+// last good pod labels are kept for --kubelet-stale-grace of CLOCK_MONOTONIC
+// time. On the wall clock, a jump forward dropped them at once and a jump
+// back kept them until the wall clock caught up.
+TEST_F(FixtureFaultTest, WallClockJumpsNeitherEndNorStretchTheKubeletStaleGrace) {
+  if (::access(kFaketimeLib, R_OK) != 0) GTEST_SKIP() << kFaketimeLib << " missing (apt-get install faketime)";
+  TestCerts certs = MakeTestCerts(dir_);
+  ASSERT_TRUE(certs.error.empty()) << certs.error;
+  FakeKubelet kubelet(certs.server_cert, certs.server_key, kToken);
+  ASSERT_TRUE(kubelet.ok());
+  const std::string offset_file = dir_ + "/offset";
+  ASSERT_TRUE(WriteFile(offset_file, "+0\n"));
+  std::vector<std::string> flags = KubeletFlags(dir_, Flags(), certs, kubelet);
+  constexpr int kGraceS = 15;
+  flags.push_back("--kubelet-stale-grace=" + std::to_string(kGraceS) + "s");
+  std::unique_ptr<AgentHarness> started = StartWithFaketime(flags, offset_file);
+  AgentHarness& agent = *started;
+  ASSERT_TRUE(agent.ok()) << agent.child().Output();
+  const std::string sel = std::string("id=\"/kubepods/pod") + kPodUid + "/" + kContainerId + "\"";
+  const std::string labelled = "pod=\"e2e-hpa-6cd8d99884-tggnr\"";
+  auto has_labels = [&] {
+    return SampleValue(agent.Metrics(), "container_cpu_usage_seconds_total", {sel, labelled}).has_value();
+  };
+  constexpr char kExpired[] = "kubelet pods metadata older than";
+  ASSERT_TRUE(WaitFor(has_labels, 10000, 100)) << agent.child().Output();
+
+  // The kubelet fails from now on; the labels are at most ~1 s old.
+  kubelet.SetFault(FakeKubelet::Fault::kStatus, 500);
+  const double fault_at = MonoNow();
+  ASSERT_TRUE(WaitFor([&] { return SampleValue(agent.Metrics(), "nodepulse_kubelet_up").value_or(-1) == 0; },
+                      10000, 100));
+  // Wall clock +1 h; absl::Now() picks a step up within ~2 s.
+  ASSERT_TRUE(WriteFile(offset_file, "+3600\n"));
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const double checked_after = MonoNow() - fault_at;
+  const bool kept_after_forward_jump = has_labels();
+  Figure("kubelet_grace_forward_1h_checked_after_seconds", checked_after);
+  Figure("kubelet_grace_forward_1h_labels_kept", kept_after_forward_jump);
+  if (checked_after < kGraceS - 3) {
+    EXPECT_TRUE(kept_after_forward_jump) << "pod labels dropped " << checked_after
+                                         << " s into a " << kGraceS << " s grace, after a +1 h wall-clock jump";
+    EXPECT_FALSE(absl::StrContains(agent.child().Output(), kExpired)) << agent.child().Output();
+  }
+
+  // Wall clock -1 h from the start (2 h back): the grace must still end
+  // once kGraceS seconds have really passed since the last good /pods
+  // (plus the client's backoff between failed polls: 1, 2, 4, 8, 16 s...).
+  ASSERT_TRUE(WriteFile(offset_file, "-3600\n"));
+  const bool expired = WaitFor([&] { return absl::StrContains(agent.child().Output(), kExpired); }, 70000, 200);
+  const double expired_after = MonoNow() - fault_at;
+  Figure("kubelet_grace_expired_after_seconds", expired_after);
+  EXPECT_TRUE(expired) << "pod labels still kept " << expired_after << " s into a " << kGraceS
+                       << " s grace, after a -2 h wall-clock jump";
+  EXPECT_GE(expired_after, kGraceS - 2) << "the grace ended early";
+  EXPECT_TRUE(WaitFor([&] { return !has_labels(); }, 10000, 100)) << "labels still exported after the grace";
+
+  // And the kubelet's return brings them back (with the wall clock back in
+  // the test certificates' validity).
+  ASSERT_TRUE(WriteFile(offset_file, "+0\n"));
+  kubelet.SetFault(FakeKubelet::Fault::kNone);
+  EXPECT_TRUE(WaitFor(has_labels, 70000, 200)) << "labels not back after the kubelet recovered";
+  EXPECT_FALSE(agent.child().Exited()) << agent.child().Output();
 }
 
 }  // namespace

@@ -32,9 +32,17 @@
 #include <cstdlib>
 #include <new>
 
+// The sanitizers replace operator new themselves. gcc says so with
+// __SANITIZE_*__; clang 14 defines only __SANITIZE_ADDRESS__ and reports
+// TSan through __has_feature.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define NODEPULSE_ALLOC_COUNTING 0
-#else
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define NODEPULSE_ALLOC_COUNTING 0
+#endif
+#endif
+#ifndef NODEPULSE_ALLOC_COUNTING
 #define NODEPULSE_ALLOC_COUNTING 1
 #endif
 

@@ -38,10 +38,12 @@
 #define NODEPULSE_COLLECTORS_KUBELET_H_
 
 #include <array>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -216,6 +218,12 @@ struct KubeletState {
   uint64_t polls = 0;  // completed poll rounds, successful or not
   absl::Time pods_fetched = absl::InfinitePast();     // last good /pods
   absl::Time summary_fetched = absl::InfinitePast();  // last good /stats/summary
+  // The same two moments on CLOCK_MONOTONIC (time since boot): the stale
+  // grace is measured on these, so a wall-clock step (NTP, date) can neither
+  // drop the labels early nor keep them for too long. The wall times above
+  // are only timestamps (kubelet_last_success_timestamp_seconds).
+  absl::Duration pods_fetched_mono = -absl::InfiniteDuration();
+  absl::Duration summary_fetched_mono = -absl::InfiniteDuration();
   bool up = false;  // the last poll of every endpoint succeeded
   // errors[endpoint][reason]: totals since start.
   std::array<std::array<uint64_t, kKubeletErrors>, kKubeletEndpoints> errors{};
@@ -256,8 +264,14 @@ class KubeletClient {
   const KubeletOptions options_;
   std::unique_ptr<Poller> poller_;
   std::thread thread_;
-  absl::Mutex stop_mu_;
-  bool stop_ ABSL_GUARDED_BY(stop_mu_) = false;
+  // Wakes Run()'s sleep between polls. std::condition_variable, not
+  // absl::Mutex::AwaitWithTimeout: Debian's abseil turns a timeout into a
+  // CLOCK_REALTIME deadline, so a wall-clock step back would stretch the
+  // sleep (and stop polling) by the size of the step; libstdc++'s wait_for
+  // waits on CLOCK_MONOTONIC.
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;  // guarded by stop_mu_
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const KubeletState> state_ ABSL_GUARDED_BY(mu_);
