@@ -19,7 +19,6 @@
 // A summary line per N prints collect/floor (mean wall time per cycle over
 // all runs) at the end. Run with --benchmark_repetitions=5 on a shared
 // machine and compare the medians too.
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -40,6 +39,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/floor.h"
 #include "benchmark/benchmark.h"
 #include "nodepulse/collectors/cgroup.h"
 #include "nodepulse/pipeline/pipeline.h"
@@ -176,19 +176,7 @@ class World {
 
   // The collector's open files are exactly the fds pointing under
   // /sys/fs/cgroup (the bench holds no other).
-  void FindCollectorFds() {
-    DIR* d = opendir("/proc/self/fd");
-    while (dirent* e = readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      char target[4096];
-      std::string link = absl::StrCat("/proc/self/fd/", e->d_name);
-      ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
-      if (n <= 0) continue;
-      target[n] = 0;
-      if (strncmp(target, "/sys/fs/cgroup/", 15) == 0) fds_.push_back(atoi(e->d_name));
-    }
-    closedir(d);
-  }
+  void FindCollectorFds() { fds_ = nodepulse::bench::OpenFdsUnder("/sys/fs/cgroup/"); }
 
   std::string parent_;
   std::string error_;
@@ -281,11 +269,9 @@ void BM_PreadFloor(benchmark::State& state) {
     ThreadCpuNs(&u0, &s0);
     double v0 = g_vcsw, i0 = g_ivcsw;
     double t0 = NowNs();
-    for (int fd : w->fds()) {
-      ssize_t n = pread(fd, buf.data(), buf.size(), 0);
-      benchmark::DoNotOptimize(n);
-      bytes += n > 0 ? static_cast<uint64_t>(n) : 0;
-    }
+    uint64_t n = nodepulse::bench::PreadAll(w->fds(), buf.data(), buf.size());
+    benchmark::DoNotOptimize(n);
+    bytes += n;
     double t1 = NowNs();
     ThreadCpuNs(&u1, &s1);
     vcsw += g_vcsw - v0;
