@@ -58,6 +58,7 @@ class Agent {
   void RegisterHandlers();
   void CollectionLoop();
   void RunCycle();
+  void MaybeTrimHeap(const pipeline::Pipeline::Stats& st);
 
   Config config_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
@@ -79,6 +80,10 @@ class Agent {
 
   std::atomic<int64_t> last_cycle_mono_ns_{0};
   std::atomic<uint64_t> cycles_{0};
+  // MaybeTrimHeap's state (collection thread only).
+  uint64_t series_high_ = 0;
+  uint64_t blocks_released_seen_ = 0;
+  uint64_t last_trim_cycle_ = 0;
 };
 
 }  // namespace nodepulse::agent

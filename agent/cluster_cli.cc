@@ -113,7 +113,7 @@ int Cluster(const std::vector<std::string>& args) {
   exporters::HttpServer server(o);
   server.Handle("/api/v1/aggregates", handler);
   server.Handle("/healthz", [](const exporters::HttpRequest&) {
-    return exporters::HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}};
+    return exporters::HttpResponse{200, "text/plain; charset=utf-8", "ok\n", {}, nullptr};
   });
   if (absl::Status s = server.Start(); !s.ok()) {
     LogError("cannot start: ", s.ToString());

@@ -79,7 +79,7 @@ ABSL_FLAG(int64_t, remote_write_max_queue_bytes, int64_t{256} << 20,
 ABSL_FLAG(std::string, remote_write_send, "both", "which series to send: raw, aggregates or both");
 ABSL_FLAG(std::vector<std::string>, remote_write_external_label, {},
           "name=value label added to every sent series (repeatable), e.g. node=$NODE_NAME");
-ABSL_FLAG(std::string, retention, "1s:6m,10s:1h,60s:24h",
+ABSL_FLAG(std::string, retention, "1s:6m,30s:1h",
           "history tiers as step:span,... finest first; the first step should equal --interval");
 ABSL_FLAG(std::string, aggregates,
           "cpu,memory,throttling,rss,fs_read,fs_write,network_receive,network_transmit",

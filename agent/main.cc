@@ -70,6 +70,13 @@ int main(int argc, char** argv) {
   // and RSS tracks nodepulse_pipeline_bytes.
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   mallopt(M_TRIM_THRESHOLD, 4 << 20);
+  // One heap for every thread. glibc gives each thread that allocates its own
+  // arena, and what a container's series left in an HTTP or aggregates
+  // thread's arena stayed resident even after malloc_trim: measured in the
+  // churn test, RSS +22% after 30 s of churn with per-thread arenas, +8.8%
+  // with one. In steady state the threads allocate little (the collection
+  // thread nothing per sample), so the shared lock costs nothing measurable.
+  mallopt(M_ARENA_MAX, 1);
   // libcurl's global init is not thread-safe: once, before any thread starts.
   curl_global_init(CURL_GLOBAL_DEFAULT);
 

@@ -6,6 +6,7 @@
 #ifndef NODEPULSE_AGENT_SELF_METRICS_H_
 #define NODEPULSE_AGENT_SELF_METRICS_H_
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -67,8 +68,13 @@ class SelfMetrics {
   prometheus::Counter* series_created_ = nullptr;
   prometheus::Gauge* entities_ = nullptr;
   prometheus::Gauge* pipeline_bytes_ = nullptr;
+  prometheus::Gauge* history_bytes_ = nullptr;
+  prometheus::Gauge* history_series_ = nullptr;
+  prometheus::Counter* blocks_released_ = nullptr;
   prometheus::Gauge* rss_bytes_ = nullptr;
   prometheus::Gauge* open_fds_ = nullptr;
+  bool fds_counted_ = false;
+  std::chrono::steady_clock::time_point fds_counted_at_;
   pipeline::Pipeline::Stats last_pipeline_;
   double last_cpu_seconds_ = 0;
   prometheus::Counter* process_cpu_ = nullptr;

@@ -112,17 +112,19 @@ struct Fixture {
   }
 };
 
-// memcpy of rows x N doubles: the floor for any loop that reads that much.
+// memcpy of rows x N values of `bytes` each (8: the double cycle row; 4: a
+// ring row of float cells): the floor for any loop that reads that much.
 void BM_MemcpyFloor(benchmark::State& state) {
   const size_t n = state.range(0) * state.range(1);
-  std::vector<double> src(n, 1.0), dst(n);
+  const size_t bytes = n * static_cast<size_t>(state.range(2));
+  std::vector<char> src(bytes, 1), dst(bytes);
   AllocsPerIter allocs(state);
   for (auto _ : state) {
-    std::memcpy(dst.data(), src.data(), n * sizeof(double));
+    std::memcpy(dst.data(), src.data(), bytes);
     benchmark::DoNotOptimize(dst.data());
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(state.iterations() * n * sizeof(double));
+  state.SetBytesProcessed(state.iterations() * bytes);
   state.SetItemsProcessed(state.iterations() * n);
 }
 
@@ -178,7 +180,7 @@ void BM_Cycle(benchmark::State& state) {
 
 // avg/min/max/last/sum/count over 1m (60 raw rows) for every history
 // series through the public Aggregator (locking per block, scatter by
-// SeriesId). Bytes: 60 rows x N history values read.
+// SeriesId). Bytes: 60 rows x N history cells (float) read.
 void BM_WindowAggregate(benchmark::State& state) {
   const size_t n = state.range(0);
   Fixture f(n);
@@ -191,7 +193,7 @@ void BM_WindowAggregate(benchmark::State& state) {
   for (auto _ : state) {
     benchmark::DoNotOptimize(agg.Compute(*snap, 60'000, false, &w));
   }
-  state.SetBytesProcessed(state.iterations() * 60 * n * sizeof(double));
+  state.SetBytesProcessed(state.iterations() * 60 * n * sizeof(np::internal::Cell));
   state.SetItemsProcessed(state.iterations() * 60 * n);
 }
 
@@ -200,10 +202,10 @@ void BM_WindowAggregate(benchmark::State& state) {
 void BM_WindowFold(benchmark::State& state) {
   const size_t n = state.range(0);
   const size_t rows = 60;
-  std::vector<double> data(rows * n);
+  std::vector<np::internal::Cell> data(rows * n);
   std::mt19937_64 rng(1);
-  for (double& d : data) d = (rng() % 16 == 0) ? NAN : static_cast<double>(rng() % 1000);
-  std::vector<const double*> ptrs;
+  for (auto& d : data) d = (rng() % 16 == 0) ? NAN : static_cast<np::internal::Cell>(rng() % 1000);
+  std::vector<const np::internal::Cell*> ptrs;
   for (size_t r = 0; r < rows; ++r) ptrs.push_back(data.data() + r * n);
   std::vector<double> s(n), c(n), mn(n), mx(n), l(n);
   np::internal::Acc acc{s.data(), c.data(), mn.data(), mx.data(), l.data()};
@@ -213,7 +215,7 @@ void BM_WindowFold(benchmark::State& state) {
     np::internal::FoldRaw(ptrs.data(), rows, n, acc);
     benchmark::DoNotOptimize(s.data());
   }
-  state.SetBytesProcessed(state.iterations() * rows * n * sizeof(double));
+  state.SetBytesProcessed(state.iterations() * rows * n * sizeof(np::internal::Cell));
 }
 
 // Rolling 10 raw rows into one 10 s slot (sum/count/min/max rows), the
@@ -221,10 +223,10 @@ void BM_WindowFold(benchmark::State& state) {
 void BM_Downsample(benchmark::State& state) {
   const size_t n = state.range(0);
   const size_t rows = 10;
-  std::vector<double> data(rows * n);
+  std::vector<np::internal::Cell> data(rows * n);
   std::mt19937_64 rng(2);
-  for (double& d : data) d = (rng() % 16 == 0) ? NAN : static_cast<double>(rng() % 1000);
-  std::vector<const double*> ptrs;
+  for (auto& d : data) d = (rng() % 16 == 0) ? NAN : static_cast<np::internal::Cell>(rng() % 1000);
+  std::vector<const np::internal::Cell*> ptrs;
   for (size_t r = 0; r < rows; ++r) ptrs.push_back(data.data() + r * n);
   std::vector<double> s(n), c(n), mn(n), mx(n);
   np::internal::Acc acc{s.data(), c.data(), mn.data(), mx.data(), nullptr};
@@ -234,7 +236,7 @@ void BM_Downsample(benchmark::State& state) {
     np::internal::FoldRaw(ptrs.data(), rows, n, acc);
     benchmark::DoNotOptimize(s.data());
   }
-  state.SetBytesProcessed(state.iterations() * rows * n * sizeof(double));
+  state.SetBytesProcessed(state.iterations() * rows * n * sizeof(np::internal::Cell));
 }
 
 // EndCycle's publish for N latest-only series: copy the row into a pooled
@@ -278,14 +280,16 @@ void Sizes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
+// rows:1 bytes:8 is the floor of BM_Ingest and BM_Cycle (the double row);
+// rows:60 bytes:4 of BM_WindowAggregate and BM_WindowFold (60 ring rows).
 BENCHMARK(BM_MemcpyFloor)
-    ->ArgNames({"n", "rows"})
-    ->Args({1000, 1})
-    ->Args({10000, 1})
-    ->Args({100000, 1})
-    ->Args({1000, 60})
-    ->Args({10000, 60})
-    ->Args({100000, 60});
+    ->ArgNames({"n", "rows", "bytes"})
+    ->Args({1000, 1, 8})
+    ->Args({10000, 1, 8})
+    ->Args({100000, 1, 8})
+    ->Args({1000, 60, 4})
+    ->Args({10000, 60, 4})
+    ->Args({100000, 60, 4});
 BENCHMARK(BM_Ingest)
     ->ArgNames({"n", "rollups"})
     ->Args({1000, 0})

@@ -1,8 +1,13 @@
-// /metrics rendering of the pipeline's series (prometheus-cpp's
-// TextSerializer over FamiliesFromSnapshot, what CachedMetricsHandler does
-// once per cycle) next to its floor: snprintf of the same exposition text
-// into a preallocated buffer. Items = series; bytes = exposition bytes.
+// /metrics rendering of the pipeline's series next to its floor, snprintf of
+// the same exposition text into a preallocated buffer:
+//   BM_RenderDirect      AppendExposition, what CachedMetricsHandler does once
+//                        per cycle (pre-rendered labels, to_chars values)
+//   BM_RenderExposition  prometheus-cpp's TextSerializer over
+//                        FamiliesFromSnapshot, what it did before
+// and the memcpy of the finished text as the hard floor.
+// Items = series; bytes = exposition bytes.
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -65,6 +70,34 @@ void BM_RenderExposition(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
 }
 
+void BM_RenderDirect(benchmark::State& state) {
+  auto p = MakePipeline(static_cast<int>(state.range(0)));
+  auto snap = p->snapshot();
+  std::string text;
+  for (auto _ : state) {
+    text.clear();  // keeps capacity, as the handler's reserve() does
+    nodepulse::exporters::AppendExposition(*snap, &text);
+    benchmark::DoNotOptimize(text.data());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+
+// The hard floor under any renderer: copying the finished exposition bytes.
+void BM_MemcpyFloor(benchmark::State& state) {
+  auto p = MakePipeline(static_cast<int>(state.range(0)));
+  std::string text;
+  nodepulse::exporters::AppendExposition(*p->snapshot(), &text);
+  std::string copy(text.size(), '\0');
+  for (auto _ : state) {
+    std::memcpy(copy.data(), text.data(), text.size());
+    benchmark::DoNotOptimize(copy.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+
 void BM_SnprintfFloor(benchmark::State& state) {
   auto p = MakePipeline(static_cast<int>(state.range(0)));
   auto snap = p->snapshot();
@@ -79,7 +112,7 @@ void BM_SnprintfFloor(benchmark::State& state) {
                            cat.metrics[m].help.c_str(), cat.metrics[m].name.c_str());
       for (auto id : cat.by_metric[m]) {
         out += std::snprintf(out, end - out, "%s{%s} %.17g\n", cat.metrics[m].name.c_str(),
-                             cat.series[id].rendered_labels.c_str(), snap->value(id));
+                             cat.series[id].rendered_labels().c_str(), snap->value(id));
       }
     }
     bytes = static_cast<size_t>(out - buf.data());
@@ -89,8 +122,10 @@ void BM_SnprintfFloor(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes));
 }
 
+BENCHMARK(BM_RenderDirect)->Arg(50000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RenderExposition)->Arg(50000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SnprintfFloor)->Arg(50000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MemcpyFloor)->Arg(50000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <charconv>
 #include <cstdio>
 #include <map>
 #include <tuple>
@@ -47,8 +48,8 @@ std::string Num(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.15g", v);
-  return buf;
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 15);
+  return std::string(buf, r.ptr);
 }
 
 std::string Escape(absl::string_view v) {
@@ -386,7 +387,7 @@ HttpResponse Error(int status, const std::string& message) {
   j.Key("error");
   j.String(message);
   j.EndObject();
-  return HttpResponse{status, "application/json", j.Take() + "\n", {}};
+  return HttpResponse{status, "application/json", j.Take() + "\n", {}, nullptr};
 }
 
 void FillSketch(const pipeline::QuantileSketch& s, nodepulse::api::v1::Sketch* out) {
@@ -474,9 +475,9 @@ Handler AggregatesHandler(std::shared_ptr<AggregatesEngine> engine) {
     }
 
     if (req.Header("accept").find("application/x-protobuf") != std::string::npos) {
-      return HttpResponse{200, "application/x-protobuf", resp.SerializeAsString(), {}};
+      return HttpResponse{200, "application/x-protobuf", resp.SerializeAsString(), {}, nullptr};
     }
-    return HttpResponse{200, "application/json", ResponseJson(resp), {}};
+    return HttpResponse{200, "application/json", ResponseJson(resp), {}, nullptr};
   };
 }
 

@@ -494,7 +494,7 @@ std::shared_ptr<const HealthReport> HealthReporter::Report() {
         const Catalog::Series& cs = cat.series[s];
         double v = value(s);
         if (!cs.alive || std::isnan(v)) continue;
-        std::string key = absl::StrCat(src.metric, "{", cs.rendered_labels, "}");
+        std::string key = absl::StrCat(src.metric, "{", cs.rendered_labels(), "}");
         auto [it, fresh] = st.tracks.try_emplace(std::move(key));
         State::Track& t = it->second;
         if (fresh) {
@@ -826,17 +826,17 @@ Handler HealthReporter::ApiHandler() {
   return [this](const HttpRequest& req) {
     std::shared_ptr<const HealthReport> r = Report();
     if (!r) {
-      return HttpResponse{503, "text/plain; charset=utf-8", "no collection cycle completed yet\n", {}};
+      return HttpResponse{503, "text/plain; charset=utf-8", "no collection cycle completed yet\n", {}, nullptr};
     }
     std::map<std::string, std::string> headers = {
         {"X-Nodepulse-Health", r->Status()},
         {"X-Nodepulse-Findings", std::to_string(r->findings.size())}};
     std::string format = req.Param("format");
     if (format.empty() || format == "json") {
-      return HttpResponse{200, "application/json", RenderHealthJson(*r), std::move(headers)};
+      return HttpResponse{200, "application/json", RenderHealthJson(*r), std::move(headers), nullptr};
     }
     if (format == "text") {
-      return HttpResponse{200, "text/plain; charset=utf-8", RenderHealthText(*r), std::move(headers)};
+      return HttpResponse{200, "text/plain; charset=utf-8", RenderHealthText(*r), std::move(headers), nullptr};
     }
     if (format == "top") {
       TopOptions t;
@@ -844,14 +844,14 @@ Handler HealthReporter::ApiHandler() {
       if (!sort.empty()) t.sort = sort;
       if (t.sort != "cpu" && t.sort != "memory" && t.sort != "throttled") {
         return HttpResponse{400, "text/plain; charset=utf-8",
-                            "sort must be cpu, memory or throttled\n", {}};
+                            "sort must be cpu, memory or throttled\n", {}, nullptr};
       }
       uint32_t v = 0;
       if (absl::SimpleAtoi(req.Param("n"), &v) && v > 0) t.rows = std::min<uint32_t>(v, 1000);
       if (absl::SimpleAtoi(req.Param("width"), &v) && v >= 60) t.width = std::min<uint32_t>(v, 400);
-      return HttpResponse{200, "text/plain; charset=utf-8", RenderHealthTop(*r, t), std::move(headers)};
+      return HttpResponse{200, "text/plain; charset=utf-8", RenderHealthTop(*r, t), std::move(headers), nullptr};
     }
-    return HttpResponse{400, "text/plain; charset=utf-8", "format must be json, text or top\n", {}};
+    return HttpResponse{400, "text/plain; charset=utf-8", "format must be json, text or top\n", {}, nullptr};
   };
 }
 
@@ -860,11 +860,11 @@ Handler HealthReporter::PageHandler() {
     std::shared_ptr<const HealthReport> r = Report();
     if (!r) {
       return HttpResponse{503, "text/html; charset=utf-8",
-                          RenderStatusPageStarting(options_.node_name), {{"Cache-Control", "no-store"}}};
+                          RenderStatusPageStarting(options_.node_name), {{"Cache-Control", "no-store"}}, nullptr};
     }
     std::shared_ptr<const PageHistory> h = History(*r);
     return HttpResponse{200, "text/html; charset=utf-8", RenderStatusPage(*r, *h),
-                        {{"Cache-Control", "no-store"}}};
+                        {{"Cache-Control", "no-store"}}, nullptr};
   };
 }
 

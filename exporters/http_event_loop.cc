@@ -463,7 +463,7 @@ bool HttpServer::Impl::TryRequest(Conn& c) {
   bool exempt = std::find(opts.auth_exempt_paths.begin(), opts.auth_exempt_paths.end(), req.path) !=
                 opts.auth_exempt_paths.end();
   if (c.listener->probe_only && !exempt) {
-    Respond(c, HttpResponse{404, "text/plain; charset=utf-8", "this port serves only the probe paths\n", {}},
+    Respond(c, HttpResponse{404, "text/plain; charset=utf-8", "this port serves only the probe paths\n", {}, nullptr},
             head_only, close);
     return true;
   }
@@ -477,20 +477,20 @@ bool HttpServer::Impl::TryRequest(Conn& c) {
       Respond(c,
               HttpResponse{401, "text/plain; charset=utf-8", "a valid bearer token is required\n",
                            {{"WWW-Authenticate", missing ? "Bearer realm=\"nodepulse\""
-                                                         : "Bearer realm=\"nodepulse\", error=\"invalid_token\""}}},
+                                                         : "Bearer realm=\"nodepulse\", error=\"invalid_token\""}}, nullptr},
               head_only, close);
       return true;
     }
   }
   auto it = handlers.find(req.path);
   if (it == handlers.end()) {
-    Respond(c, HttpResponse{404, "text/plain; charset=utf-8", absl::StrCat("not found: ", req.path, "\n"), {}},
+    Respond(c, HttpResponse{404, "text/plain; charset=utf-8", absl::StrCat("not found: ", req.path, "\n"), {}, nullptr},
             head_only, close);
     return true;
   }
   if (req.method != "GET" && req.method != "HEAD") {
     Respond(c, HttpResponse{405, "text/plain; charset=utf-8", "only GET and HEAD are supported\n",
-                            {{"Allow", "GET, HEAD"}}},
+                            {{"Allow", "GET, HEAD"}}, nullptr},
             head_only, close);
     return true;
   }
@@ -509,6 +509,10 @@ bool HttpServer::Impl::TryRequest(Conn& c) {
 void HttpServer::Impl::Respond(Conn& c, const HttpResponse& resp, bool head_only, bool close) {
   CountResponse(resp.status);
   c.out = http_internal::SerializeResponse(resp, head_only, close);
+  if (resp.shared_body && !head_only) {
+    c.out_shared = resp.shared_body;
+    c.out_tail = resp.body;
+  }
   c.out_off = 0;
   c.close_after_write = close;
   c.state = State::kWriting;
@@ -518,17 +522,36 @@ void HttpServer::Impl::Respond(Conn& c, const HttpResponse& resp, bool head_only
 void HttpServer::Impl::RejectWith(Conn& c, http_internal::Reject reason, int status, std::string body,
                                   std::map<std::string, std::string> headers) {
   CountReject(reason);
-  Respond(c, HttpResponse{status, "text/plain; charset=utf-8", std::move(body), std::move(headers)},
+  Respond(c, HttpResponse{status, "text/plain; charset=utf-8", std::move(body), std::move(headers), nullptr},
           false, true);
 }
 
+namespace {
+// The unsent rest of the piece of c's response that byte c.out_off is in.
+bool NextPiece(const HttpServer::Impl::Conn& c, const char** p, size_t* left) {
+  size_t off = c.out_off;
+  const std::string* pieces[3] = {&c.out, c.out_shared.get(), &c.out_tail};
+  for (const std::string* s : pieces) {
+    if (s == nullptr) continue;
+    if (off < s->size()) {
+      *p = s->data() + off;
+      *left = s->size() - off;
+      return true;
+    }
+    off -= s->size();
+  }
+  return false;
+}
+}  // namespace
+
 HttpServer::Impl::Step HttpServer::Impl::WriteSome(Conn& c) {
-  while (c.out_off < c.out.size()) {
-    size_t left = c.out.size() - c.out_off;
+  const char* p = nullptr;
+  size_t left = 0;
+  while (NextPiece(c, &p, &left)) {
     ssize_t n;
     if (c.ssl != nullptr) {
       ERR_clear_error();
-      n = SSL_write(c.ssl, c.out.data() + c.out_off, static_cast<int>(std::min<size_t>(left, 1 << 20)));
+      n = SSL_write(c.ssl, p, static_cast<int>(std::min<size_t>(left, 1 << 20)));
       if (n <= 0) {
         int err = SSL_get_error(c.ssl, static_cast<int>(n));
         ERR_clear_error();
@@ -537,7 +560,7 @@ HttpServer::Impl::Step HttpServer::Impl::WriteSome(Conn& c) {
         return Step::kClosed;
       }
     } else {
-      n = send(c.fd, c.out.data() + c.out_off, left, MSG_NOSIGNAL);
+      n = send(c.fd, p, left, MSG_NOSIGNAL);
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         SetInterest(c, EPOLLOUT);
         return Step::kWait;
@@ -550,6 +573,8 @@ HttpServer::Impl::Step HttpServer::Impl::WriteSome(Conn& c) {
     c.out_off += static_cast<size_t>(n);
   }
   std::string().swap(c.out);  // a /metrics body can be megabytes: release it
+  c.out_shared.reset();
+  std::string().swap(c.out_tail);
   c.out_off = 0;
   if (c.close_after_write) {
     // Lingering close: stop sending, then read and discard what the client
@@ -646,6 +671,8 @@ void HttpServer::Impl::DrainDone() {
     if (it == conns.end()) continue;
     Conn& c = *it->second;
     c.out = std::move(d.bytes);
+    c.out_shared = std::move(d.shared);
+    c.out_tail = std::move(d.tail);
     c.out_off = 0;
     c.close_after_write = d.close;
     c.state = State::kWriting;
@@ -671,18 +698,23 @@ void HttpServer::Impl::Worker() {
       resp = (*job.handler)(job.request);
     } catch (const std::exception& e) {
       LogError("http: handler for ", job.request.path, " threw: ", e.what());
-      resp = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
+      resp = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}, nullptr};
     } catch (...) {
       LogError("http: handler for ", job.request.path, " threw a non-exception");
-      resp = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
+      resp = HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}, nullptr};
     }
     CountResponse(resp.status);
-    Done d{job.conn_id, {}, job.close};
+    Done d{job.conn_id, {}, job.close, nullptr, {}};
     try {
-      d.bytes = http_internal::SerializeResponse(resp, job.request.method == "HEAD", job.close);
+      const bool head = job.request.method == "HEAD";
+      d.bytes = http_internal::SerializeResponse(resp, head, job.close);
+      if (resp.shared_body && !head) {
+        d.shared = std::move(resp.shared_body);
+        d.tail = std::move(resp.body);
+      }
     } catch (const std::exception&) {  // bad_alloc on a huge body
       d.bytes = http_internal::SerializeResponse(
-          HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}}, false, true);
+          HttpResponse{500, "text/plain; charset=utf-8", "internal error\n", {}, nullptr}, false, true);
       d.close = true;
     }
     {

@@ -224,7 +224,8 @@ const char* StatusText(int status) {
 std::string SerializeResponse(const HttpResponse& resp, bool head_only, bool close) {
   std::string out = absl::StrCat("HTTP/1.1 ", resp.status, " ", StatusText(resp.status),
                                  "\r\nContent-Type: ", resp.content_type,
-                                 "\r\nContent-Length: ", resp.body.size(),
+                                 "\r\nContent-Length: ",
+                                 resp.body.size() + (resp.shared_body ? resp.shared_body->size() : 0),
                                  "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
   if (close) out += "Connection: close\r\n";
   for (const auto& [k, v] : resp.headers) {
@@ -234,7 +235,8 @@ std::string SerializeResponse(const HttpResponse& resp, bool head_only, bool clo
     absl::StrAppend(&out, k, ": ", v, "\r\n");
   }
   out += "\r\n";
-  if (!head_only) out += resp.body;
+  // With a shared body the caller sends it and then `body` (ResponseTail).
+  if (!head_only && !resp.shared_body) out += resp.body;
   return out;
 }
 

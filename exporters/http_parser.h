@@ -46,7 +46,9 @@ const char* StatusText(int status);
 
 // Status line, headers and (unless `head_only`) body of a response. Handler
 // headers containing CR or LF are dropped (no response splitting).
-// `close` adds "Connection: close".
+// `close` adds "Connection: close". With resp.shared_body set, Content-Length
+// covers it and the body, but only the head is returned: the caller sends
+// *shared_body, then body.
 std::string SerializeResponse(const HttpResponse& resp, bool head_only, bool close);
 
 }  // namespace nodepulse::exporters::http_internal

@@ -88,7 +88,12 @@ struct HttpServer::Impl {
     bool request_started = false;  // bytes of the next request have arrived
     uint64_t requests = 0;         // complete requests on this connection
     int64_t deadline_ms = 0;
+    // The response in up to three pieces, sent in order: out (the head, and
+    // the body unless it is shared), *out_shared, out_tail. out_off counts
+    // bytes sent across all three.
     std::string out;
+    std::shared_ptr<const std::string> out_shared;
+    std::string out_tail;
     size_t out_off = 0;
     bool close_after_write = false;
     double tokens = 0;  // rate limit bucket
@@ -104,6 +109,8 @@ struct HttpServer::Impl {
     uint64_t conn_id;
     std::string bytes;
     bool close;
+    std::shared_ptr<const std::string> shared;  // HttpResponse::shared_body
+    std::string tail;                           // its body, sent after shared
   };
 
   Impl(const HttpServerOptions& o, const std::map<std::string, Handler>& h) : opts(o), handlers(h) {}

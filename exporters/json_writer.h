@@ -6,6 +6,7 @@
 #ifndef NODEPULSE_EXPORTERS_JSON_WRITER_H_
 #define NODEPULSE_EXPORTERS_JSON_WRITER_H_
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -48,9 +49,11 @@ class JsonWriter {
     } else {
       // 15 significant digits: what a double computed from kernel counters
       // can honestly claim, without 0.1 printing as 0.10000000000000001.
+      // to_chars: printf's %.15g digits without printf (the aggregates
+      // document has thousands of numbers and is polled every second).
       char buf[32];
-      std::snprintf(buf, sizeof(buf), "%.15g", v);
-      out_ += buf;
+      const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 15);
+      out_.append(buf, r.ptr);
     }
     return *this;
   }

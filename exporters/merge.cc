@@ -210,9 +210,9 @@ Handler ClusterAggregatesHandler(std::function<std::vector<std::string>()> list_
     }
     std::string merged = MergeAggregates(ok, errors);
     if (req.Header("accept").find("application/x-protobuf") != std::string::npos) {
-      return HttpResponse{200, "application/x-protobuf", merged, {}};
+      return HttpResponse{200, "application/x-protobuf", merged, {}, nullptr};
     }
-    return HttpResponse{200, "application/json", AggregatesJson(merged), {}};
+    return HttpResponse{200, "application/json", AggregatesJson(merged), {}, nullptr};
   };
 }
 

@@ -30,7 +30,7 @@ struct WindowStats::Scratch {
   std::vector<double> sum, count, mn, mx, last, qbuf;
   std::vector<SeriesId> owner;
   std::vector<uint32_t> gen;
-  std::vector<const double*> raw_rows, last_rows;
+  std::vector<const internal::Cell*> raw_rows, last_rows;
   std::vector<internal::CoarseRow> coarse_rows;
 };
 
@@ -165,8 +165,8 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
   std::vector<double>& qbuf = sc.qbuf;
   std::vector<SeriesId>& owner = sc.owner;
   std::vector<uint32_t>& gen = sc.gen;
-  std::vector<const double*>& raw_rows = sc.raw_rows;
-  std::vector<const double*>& last_rows = sc.last_rows;
+  std::vector<const internal::Cell*>& raw_rows = sc.raw_rows;
+  std::vector<const internal::Cell*>& last_rows = sc.last_rows;
   std::vector<internal::CoarseRow>& coarse_rows = sc.coarse_rows;
   int64_t r = -1;
   {
@@ -180,6 +180,8 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
       h.tiers().size() > 1 ? std::max(window_start_raw, r - h.tiers()[1].step_ms / t0.step_ms + 1)
                            : window_start_raw;
   size_t c0 = 0;
+  uint64_t layout = 0;
+  bool have_layout = false;
   for (;;) {
     size_t len = 0;
     size_t k = 0;
@@ -187,6 +189,13 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
       // One lock hold per block of columns, sized so the work is about one
       // row (ReadBudget): the writer never waits longer than that.
       internal::ReaderLock lock(&h.mu);
+      if (have_layout && h.layout_version() != layout) {
+        // A block was given back between holds and columns moved: start
+        // over (what was written is rewritten with the same values).
+        c0 = 0;
+      }
+      layout = h.layout_version();
+      have_layout = true;
       const size_t hw = h.capacity();
       if (c0 >= hw) break;
       len = std::min(h.ReadBudget(*plan), hw - c0);
@@ -232,8 +241,8 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
         k = raw_rows.size();
         if (qbuf.size() < len * k) qbuf.resize(len * k);
         for (size_t r = 0; r < k; ++r) {
-          const double* row = raw_rows[r];
-          for (size_t j = 0; j < len; ++j) qbuf[j * k + r] = row[j];
+          const internal::Cell* row = raw_rows[r];
+          for (size_t j = 0; j < len; ++j) qbuf[j * k + r] = static_cast<double>(row[j]);
         }
       }
       for (size_t j = 0; j < len; ++j) {

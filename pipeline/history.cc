@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -13,7 +14,8 @@ namespace nodepulse::pipeline::internal {
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr Cell kCellNaN = std::numeric_limits<Cell>::quiet_NaN();
+constexpr Cell kCellInf = std::numeric_limits<Cell>::infinity();
 // Bytes of per-column bookkeeping: live flag, owner generation, previous
 // counter value.
 constexpr size_t kColumnStateBytes = sizeof(uint8_t) + sizeof(uint32_t) + sizeof(double);
@@ -24,26 +26,18 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 }
 }  // namespace
 
-DoubleArray::DoubleArray(size_t n, double fill) : n_(n) {
-  if (n == 0) return;
-  void* p = ::operator new(n * sizeof(double), std::align_val_t(64));
-  p_.reset(static_cast<double*>(p));
-  std::fill(p_.get(), p_.get() + n, fill);
-}
-
-void DoubleArray::Free::operator()(double* p) const { ::operator delete(p, std::align_val_t(64)); }
-
 size_t History::BytesForCapacity(const std::vector<TierSpec>& tiers, size_t capacity) {
   size_t per_column = kColumnStateBytes;
   size_t tags = 0;
   for (size_t i = 0; i < tiers.size(); ++i) {
-    per_column += (i == 0 ? 1 : 4) * sizeof(double) * tiers[i].slots;
+    per_column += (i == 0 ? 1 : 4) * sizeof(Cell) * tiers[i].slots;
     tags += sizeof(int64_t) * tiers[i].slots;
   }
   return capacity * per_column + tags;
 }
 
-History::History(std::vector<TierSpec> tiers) : tiers_(std::move(tiers)) {
+History::History(std::vector<TierSpec> tiers)
+    : tiers_(std::move(tiers)), roll_(tiers_.size() > 1 ? 4 * kBlock : 0, 0.0) {
   tiers_state_.resize(tiers_.size());
   for (size_t i = 0; i < tiers_.size(); ++i) {
     Tier& t = tiers_state_[i];
@@ -65,20 +59,20 @@ void History::AddBlock(SeriesId first, bool counter) {
     const size_t slots = t.spec.slots;
     // Copy row by row into the wider layout; new columns start empty with
     // each array's fold identity (see kernels.h).
-    auto widen = [&](DoubleArray& a, double fill) {
-      DoubleArray b(slots * cap, fill);
+    auto widen = [&](CellArray& a, Cell fill) {
+      CellArray b(slots * cap, fill);
       for (size_t s = 0; s < slots && old_cap > 0; ++s) {
-        std::memcpy(b.data() + s * cap, a.data() + s * old_cap, old_cap * sizeof(double));
+        std::memcpy(b.data() + s * cap, a.data() + s * old_cap, old_cap * sizeof(Cell));
       }
       a = std::move(b);
     };
     if (i == 0) {
-      widen(t.sum, kNaN);
+      widen(t.sum, kCellNaN);
     } else {
-      widen(t.sum, 0.0);
-      widen(t.count, 0.0);
-      widen(t.min, kInf);
-      widen(t.max, -kInf);
+      widen(t.sum, 0.0f);
+      widen(t.count, 0.0f);
+      widen(t.min, kCellInf);
+      widen(t.max, -kCellInf);
     }
   }
   DoubleArray prev(cap, kNaN);
@@ -97,6 +91,53 @@ void History::AddBlock(SeriesId first, bool counter) {
   capacity_ = cap;
 }
 
+void History::RemoveBlock(SeriesId first) {
+  const uint32_t id_block = first / kBlock;
+  if (id_block >= block_of_id_block_.size() || block_of_id_block_[id_block] == kNoColumn) return;
+  const uint32_t b = block_of_id_block_[id_block];
+  WriterLock lock(&mu);
+  const size_t old_cap = capacity_;
+  const size_t cap = old_cap - kBlock;
+  const size_t cut = static_cast<size_t>(b) * kBlock;  // first column removed
+  const size_t tail = old_cap - cut - kBlock;          // columns after the block
+  // Row by row into the narrower layout, leaving the block's columns out.
+  auto narrow = [&](auto& a, size_t rows) {
+    std::remove_reference_t<decltype(a)> n(rows * cap, {});
+    using T = std::remove_reference_t<decltype(*a.data())>;
+    for (size_t s = 0; s < rows && cap > 0; ++s) {
+      std::memcpy(n.data() + s * cap, a.data() + s * old_cap, cut * sizeof(T));
+      std::memcpy(n.data() + s * cap + cut, a.data() + s * old_cap + cut + kBlock,
+                  tail * sizeof(T));
+    }
+    a = std::move(n);
+  };
+  for (size_t i = 0; i < tiers_state_.size(); ++i) {
+    Tier& t = tiers_state_[i];
+    narrow(t.sum, t.spec.slots);
+    if (i > 0) {
+      narrow(t.count, t.spec.slots);
+      narrow(t.min, t.spec.slots);
+      narrow(t.max, t.spec.slots);
+    }
+  }
+  narrow(prev_value_, 1);
+  for (size_t c = cut; c < cut + kBlock; ++c) live_ -= live_col_[c];
+  auto drop = [&](auto& v) {
+    v.erase(v.begin() + static_cast<ptrdiff_t>(cut), v.begin() + static_cast<ptrdiff_t>(cut + kBlock));
+    v.shrink_to_fit();  // bytes() counts exactly `cap` of each
+  };
+  drop(live_col_);
+  drop(owner_gen_);
+  block_first_.erase(block_first_.begin() + b);
+  block_counter_.erase(block_counter_.begin() + b);
+  block_of_id_block_[id_block] = kNoColumn;
+  for (uint32_t& x : block_of_id_block_) {
+    if (x != kNoColumn && x > b) --x;
+  }
+  capacity_ = cap;
+  ++layout_version_;
+}
+
 uint32_t History::Column(SeriesId series) const {
   const uint32_t id_block = series / kBlock;
   if (id_block >= block_of_id_block_.size() || block_of_id_block_[id_block] == kNoColumn) {
@@ -111,12 +152,12 @@ void History::ClearColumn(uint32_t c) {
     for (size_t s = 0; s < t.spec.slots; ++s) {
       const size_t at = s * capacity_ + c;
       if (i == 0) {
-        t.sum.data()[at] = kNaN;
+        t.sum.data()[at] = kCellNaN;
       } else {
-        t.sum.data()[at] = 0.0;
-        t.count.data()[at] = 0.0;
-        t.min.data()[at] = kInf;
-        t.max.data()[at] = -kInf;
+        t.sum.data()[at] = 0.0f;
+        t.count.data()[at] = 0.0f;
+        t.min.data()[at] = kCellInf;
+        t.max.data()[at] = -kCellInf;
       }
     }
   }
@@ -178,14 +219,14 @@ void History::Commit(int64_t ts_ms, const double* row) {
 
   Tier& raw = tiers_state_[0];
   const size_t slot = RingIndex(0, r);
-  double* dst = raw.sum.data() + slot * capacity_;
+  Cell* dst = raw.sum.data() + slot * capacity_;
   for (size_t b = 0; b < block_first_.size(); ++b) {
     const double* src = row + block_first_[b];
-    double* out = dst + b * kBlock;
+    Cell* out = dst + b * kBlock;
     if (block_counter_[b]) {
       CounterRow(out, src, prev_value_.data() + b * kBlock, per_ms, kBlock);
     } else {
-      std::memcpy(out, src, kBlock * sizeof(double));
+      GaugeRow(out, src, kBlock);
     }
   }
   raw.tag[slot] = r;
@@ -209,25 +250,33 @@ void History::Rollup(uint32_t i, int64_t a) {
   const Tier& src = tiers_state_[i - 1];
   const size_t slot = RingIndex(i, a);
   const size_t at = slot * capacity_;
-  Acc acc{t.sum.data() + at, t.count.data() + at, t.min.data() + at, t.max.data() + at, nullptr};
-  ResetAcc(acc, capacity_);
-  if (i == 1) {
-    raw_rows_.clear();
-    for (int64_t b = a * t.ratio; b < (a + 1) * t.ratio; ++b) {
-      const size_t s = RingIndex(0, b);
-      if (src.tag[s] == b) raw_rows_.push_back(src.sum.data() + s * capacity_);
+  // Folded in double one block of columns at a time (roll_ stays in L1/L2),
+  // then stored as cells; capacity_ is a whole number of blocks.
+  Acc acc{roll_.data(), roll_.data() + kBlock, roll_.data() + 2 * kBlock,
+          roll_.data() + 3 * kBlock, nullptr};
+  for (size_t c0 = 0; c0 < capacity_; c0 += kBlock) {
+    ResetAcc(acc, kBlock);
+    if (i == 1) {
+      raw_rows_.clear();
+      for (int64_t b = a * t.ratio; b < (a + 1) * t.ratio; ++b) {
+        const size_t s = RingIndex(0, b);
+        if (src.tag[s] == b) raw_rows_.push_back(src.sum.data() + s * capacity_ + c0);
+      }
+      FoldRaw(raw_rows_.data(), raw_rows_.size(), kBlock, acc);
+    } else {
+      coarse_rows_.clear();
+      for (int64_t b = a * t.ratio; b < (a + 1) * t.ratio; ++b) {
+        const size_t s = RingIndex(i - 1, b);
+        if (src.tag[s] != b) continue;
+        const size_t o = s * capacity_ + c0;
+        coarse_rows_.push_back(
+            {src.sum.data() + o, src.count.data() + o, src.min.data() + o, src.max.data() + o});
+      }
+      FoldCoarse(coarse_rows_.data(), coarse_rows_.size(), kBlock, acc);
     }
-    FoldRaw(raw_rows_.data(), raw_rows_.size(), capacity_, acc);
-  } else {
-    coarse_rows_.clear();
-    for (int64_t b = a * t.ratio; b < (a + 1) * t.ratio; ++b) {
-      const size_t s = RingIndex(i - 1, b);
-      if (src.tag[s] != b) continue;
-      const size_t o = s * capacity_;
-      coarse_rows_.push_back(
-          {src.sum.data() + o, src.count.data() + o, src.min.data() + o, src.max.data() + o});
-    }
-    FoldCoarse(coarse_rows_.data(), coarse_rows_.size(), capacity_, acc);
+    const size_t o = at + c0;
+    StoreCoarse(acc, {t.sum.data() + o, t.count.data() + o, t.min.data() + o, t.max.data() + o},
+                kBlock);
   }
   t.tag[slot] = a;
 }
@@ -236,7 +285,7 @@ bool History::Valid(const Segment& s) const {
   return tiers_state_[s.tier].tag[RingIndex(s.tier, s.abs)] == s.abs;
 }
 
-const double* History::RawRow(int64_t abs) const {
+const Cell* History::RawRow(int64_t abs) const {
   return tiers_state_[0].sum.data() + RingIndex(0, abs) * capacity_;
 }
 

@@ -37,7 +37,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 template <size_t kLen, bool kLast>
 // always_inline: each target_clones copy must get its own (AVX2/AVX-512)
 // body; an out-of-line template would be compiled once, for the baseline.
-__attribute__((always_inline)) inline void FoldRawBlock(const double* const* rows, size_t nrows,
+__attribute__((always_inline)) inline void FoldRawBlock(const Cell* const* rows, size_t nrows,
                                                         size_t off, size_t len, Acc acc) {
   if constexpr (kLen != 0) len = kLen;
   // Local accumulators: with the class/array members in memory behind
@@ -51,12 +51,12 @@ __attribute__((always_inline)) inline void FoldRawBlock(const double* const* row
     if constexpr (kLast) l[j] = acc.last[off + j];
   }
   for (size_t k = 0; k < nrows; ++k) {
-    const double* __restrict r = rows[k] + off;
+    const Cell* __restrict r = rows[k] + off;
     for (size_t j = 0; j < len; ++j) {
       // Every select is computed into a local before any store: written as
       // `s[j] += ok ? v : 0; c[j] += ok ? 1 : 0;` gcc 12 turns the shared
       // condition into a branch ("control flow in loop") and gives up.
-      const double v = r[j];
+      const double v = static_cast<double>(r[j]);
       const bool ok = v == v;
       const double add = ok ? v : 0.0;
       const double one = ok ? 1.0 : 0.0;
@@ -95,15 +95,17 @@ __attribute__((always_inline)) inline void FoldCoarseBlock(const CoarseRow* rows
     mx[j] = acc.max[off + j];
   }
   for (size_t k = 0; k < nrows; ++k) {
-    const double* __restrict rs = rows[k].sum + off;
-    const double* __restrict rc = rows[k].count + off;
-    const double* __restrict rmn = rows[k].min + off;
-    const double* __restrict rmx = rows[k].max + off;
+    const Cell* __restrict rs = rows[k].sum + off;
+    const Cell* __restrict rc = rows[k].count + off;
+    const Cell* __restrict rmn = rows[k].min + off;
+    const Cell* __restrict rmx = rows[k].max + off;
     for (size_t j = 0; j < len; ++j) {
-      s[j] += rs[j];
-      c[j] += rc[j];
-      mn[j] = rmn[j] < mn[j] ? rmn[j] : mn[j];
-      mx[j] = rmx[j] > mx[j] ? rmx[j] : mx[j];
+      const double vmn = static_cast<double>(rmn[j]);
+      const double vmx = static_cast<double>(rmx[j]);
+      s[j] += static_cast<double>(rs[j]);
+      c[j] += static_cast<double>(rc[j]);
+      mn[j] = vmn < mn[j] ? vmn : mn[j];
+      mx[j] = vmx > mx[j] ? vmx : mx[j];
     }
   }
   for (size_t j = 0; j < len; ++j) {
@@ -127,7 +129,7 @@ void ResetAcc(Acc acc, size_t n) {
   }
 }
 
-NODEPULSE_CLONES("avx2", "default") void CounterRow(double* __restrict dst,
+NODEPULSE_CLONES("avx2", "default") void CounterRow(Cell* __restrict dst,
                                                                   const double* __restrict src,
                                                                   double* __restrict prev,
                                                                   double per_ms, size_t n) {
@@ -140,13 +142,18 @@ NODEPULSE_CLONES("avx2", "default") void CounterRow(double* __restrict dst,
     const double checked = p == p ? increase : kNaN;
     const double rate = checked * per_ms;
     // Selects into locals first, stores last: see FoldRawBlock.
-    dst[c] = rate;
+    dst[c] = static_cast<Cell>(rate);
     prev[c] = v;
   }
 }
 
+NODEPULSE_CLONES("avx2", "default") void GaugeRow(Cell* __restrict dst,
+                                                const double* __restrict src, size_t n) {
+  for (size_t c = 0; c < n; ++c) dst[c] = static_cast<Cell>(src[c]);
+}
+
 NODEPULSE_CLONES("arch=x86-64-v4", "avx2", "default") void FoldRaw(
-    const double* const* rows, size_t nrows, size_t n, Acc acc) {
+    const Cell* const* rows, size_t nrows, size_t n, Acc acc) {
   size_t off = 0;
   if (acc.last != nullptr) {
     for (; off + kFoldBlock <= n; off += kFoldBlock) {
@@ -170,13 +177,13 @@ NODEPULSE_CLONES("arch=x86-64-v4", "avx2", "default") void FoldCoarse(
   if (off < n) FoldCoarseBlock<0>(rows, nrows, off, n - off, acc);
 }
 
-NODEPULSE_CLONES("avx2", "default") void FoldLast(const double* const* rows,
+NODEPULSE_CLONES("avx2", "default") void FoldLast(const Cell* const* rows,
                                                                 size_t nrows, size_t n,
                                                                 double* __restrict last) {
   for (size_t k = 0; k < nrows; ++k) {
-    const double* __restrict r = rows[k];
+    const Cell* __restrict r = rows[k];
     for (size_t j = 0; j < n; ++j) {
-      const double v = r[j];
+      const double v = static_cast<double>(r[j]);
       const double l = last[j];
       last[j] = v == v ? v : l;
     }
@@ -189,6 +196,15 @@ void MarkSeen(double* __restrict last_seen, const double* __restrict row, double
     const double v = row[i];
     const double l = last_seen[i];
     last_seen[i] = (v == v || l == kPending) ? now : l;
+  }
+}
+
+void StoreCoarse(Acc acc, CoarseOut out, size_t n) {
+  for (size_t j = 0; j < n; ++j) {
+    out.sum[j] = static_cast<Cell>(acc.sum[j]);
+    out.count[j] = static_cast<Cell>(acc.count[j]);
+    out.min[j] = static_cast<Cell>(acc.min[j]);
+    out.max[j] = static_cast<Cell>(acc.max[j]);
   }
 }
 

@@ -30,21 +30,30 @@ constexpr double kPending = std::numeric_limits<double>::infinity();
 // Expiry is checked every this many cycles: a sweep reads every series'
 // catalog entry, and expiry is minutes, so checking each second buys nothing.
 constexpr uint64_t kExpirySweepCycles = 16;
+// A history block with no live series for this many cycles gives its ring
+// columns back (History::RemoveBlock). The delay keeps a container that is
+// replaced at once (a restart, a rolling update) from costing a shrink and
+// a regrow of every ring.
+constexpr uint64_t kBlockReleaseCycles = 32;
+constexpr uint8_t kFreeBlock = 3;  // id block kind: given back, reusable
 
 size_t LabelsBytes(const Labels& labels) {
   size_t b = labels.capacity() * sizeof(Label);
   for (const Label& l : labels) b += l.name.capacity() + l.value.capacity();
   return b;
 }
+// Bytes of one copy of the catalog, without the rendered label blocks,
+// which every copy shares (Impl::RenderedBytes counts them once).
 size_t CatalogBytes(const Catalog& c) {
   size_t b = sizeof(Catalog) + c.series.capacity() * sizeof(Catalog::Series) +
              c.entities.capacity() * sizeof(Catalog::Entity) +
              c.metrics.capacity() * sizeof(MetricSpec);
-  for (const auto& s : c.series) b += s.rendered_labels.capacity() + LabelsBytes(s.extra);
+  for (const auto& s : c.series) b += LabelsBytes(s.extra);
   for (const auto& e : c.entities) b += LabelsBytes(e.labels);
   for (const auto& ids : c.by_metric) b += ids.capacity() * sizeof(SeriesId);
   return b;
 }
+
 }  // namespace
 
 Labels Catalog::LabelsOf(SeriesId id) const {
@@ -75,29 +84,54 @@ class Pipeline::Impl {
   absl::flat_hash_map<std::string, MetricId> metric_by_name;
   absl::flat_hash_map<std::string, SeriesId> series_by_key;
   std::vector<std::vector<SeriesId>> series_of_entity;  // by EntityId
-  // Per SeriesKind: released ids, and the next never-used id of the newest
-  // block of that kind (kNoSeries: no open block).
+  // Per SeriesKind: released ids as a min-heap (the lowest is reused
+  // first, so after churn the newest blocks drain and can be given back),
+  // and the next never-used id of the open block of that kind (kNoSeries:
+  // none open).
   std::vector<SeriesId> free_series[3];
   SeriesId next_id[3] = {kNoSeries, kNoSeries, kNoSeries};
   size_t id_blocks = 0;
+  // By id block: its SeriesKind (kFreeBlock once given back), live series,
+  // and the cycle its last series was released.
+  std::vector<uint8_t> block_kind;
+  std::vector<uint32_t> block_live;
+  std::vector<uint64_t> block_empty_since;
+  std::vector<size_t> free_id_blocks;  // given back, reused before growing
+  uint64_t blocks_released = 0;
 
   // A free id of this kind, opening a new block (and growing the row, the
   // catalog and, for history kinds, every ring) when none is left.
   SeriesId AllocateId(SeriesKind kind, std::vector<double>& row) {
-    if (!free_series[kind].empty()) {
-      SeriesId id = free_series[kind].back();
-      free_series[kind].pop_back();
+    auto& heap = free_series[kind];
+    if (!heap.empty()) {
+      std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+      SeriesId id = heap.back();
+      heap.pop_back();
       return id;
     }
     if (next_id[kind] == kNoSeries || next_id[kind] % kRowBlock == 0) {
-      const size_t first = id_blocks++ * kRowBlock;
-      const size_t want = first + kRowBlock;
-      // reserve() first: exact block growth, so bytes stay predictable.
-      row.reserve(want);
-      row.resize(want, kNaN);
-      last_seen.reserve(want);
-      last_seen.resize(want, kNaN);
-      catalog.series.resize(want);
+      size_t block = 0;
+      if (!free_id_blocks.empty()) {
+        auto lowest = std::min_element(free_id_blocks.begin(), free_id_blocks.end());
+        block = *lowest;
+        free_id_blocks.erase(lowest);
+      } else {
+        block = id_blocks++;
+        const size_t want = (block + 1) * kRowBlock;
+        // reserve() first: exact block growth, so bytes stay predictable.
+        row.reserve(want);
+        row.resize(want, kNaN);
+        last_seen.reserve(want);
+        last_seen.resize(want, kNaN);
+        catalog.series.resize(want);
+        block_kind.resize(block + 1, kFreeBlock);
+        block_live.resize(block + 1, 0);
+        block_empty_since.resize(block + 1, 0);
+      }
+      const size_t first = block * kRowBlock;
+      block_kind[block] = kind;
+      block_live[block] = 0;
+      block_empty_since[block] = cycles;
       if (kind != kLatestOnly) {
         history.AddBlock(static_cast<SeriesId>(first), kind == kHistoryCounter);
       }
@@ -105,6 +139,63 @@ class Pipeline::Impl {
     }
     return next_id[kind]++;
   }
+
+  // Gives back id blocks empty for kBlockReleaseCycles: their ids leave the
+  // free list, a history block's ring columns are freed, and the id block
+  // can later open for any kind. Free blocks at the top of the id space are
+  // cut off the row, the expiry clocks and the catalog, so after container
+  // churn the id space shrinks back too (freed ids are reused lowest first,
+  // which is what drains the top).
+  void ReleaseEmptyBlocks(std::vector<double>& row) {
+    for (size_t b = 0; b < block_kind.size(); ++b) {
+      const uint8_t kind = block_kind[b];
+      if (kind == kFreeBlock || block_live[b] != 0 ||
+          cycles - block_empty_since[b] < kBlockReleaseCycles) {
+        continue;
+      }
+      const SeriesId first = static_cast<SeriesId>(b * kRowBlock);
+      const SeriesId end = first + static_cast<SeriesId>(kRowBlock);
+      auto& heap = free_series[kind];
+      heap.erase(std::remove_if(heap.begin(), heap.end(),
+                                [&](SeriesId id) { return id >= first && id < end; }),
+                 heap.end());
+      std::make_heap(heap.begin(), heap.end(), std::greater<>());
+      if (next_id[kind] != kNoSeries && next_id[kind] > first && next_id[kind] <= end) {
+        next_id[kind] = kNoSeries;
+      }
+      if (kind != kLatestOnly) {
+        history.RemoveBlock(first);
+        ++blocks_released;
+      }
+      block_kind[b] = kFreeBlock;
+      free_id_blocks.push_back(b);
+    }
+    size_t keep = id_blocks;
+    while (keep > 0 && block_kind[keep - 1] == kFreeBlock) --keep;
+    if (keep == id_blocks) return;
+    free_id_blocks.erase(std::remove_if(free_id_blocks.begin(), free_id_blocks.end(),
+                                        [&](size_t b) { return b >= keep; }),
+                         free_id_blocks.end());
+    const size_t n = keep * kRowBlock;
+    auto cut = [n](auto& v) {
+      v.resize(n);
+      v.shrink_to_fit();
+    };
+    cut(row);
+    cut(last_seen);
+    cut(catalog.series);
+    block_kind.resize(keep);
+    block_live.resize(keep);
+    block_empty_since.resize(keep);
+    id_blocks = keep;
+    catalog_dirty = true;
+    // What the churn grew and erase() does not give back.
+    if (series_by_key.size() * 4 < series_by_key.bucket_count()) series_by_key.rehash(0);
+    for (auto& ids : catalog.by_metric) {
+      if (ids.capacity() > 2 * ids.size() + 64) ids.shrink_to_fit();
+    }
+  }
+
   static SeriesKind KindOf(const MetricSpec& spec) {
     if (!spec.history) return kLatestOnly;
     return spec.kind == MetricKind::kCounter ? kHistoryCounter : kHistoryGauge;
@@ -126,9 +217,37 @@ class Pipeline::Impl {
     return k;
   }
 
+  // By EntityId: the entity's labels alone, rendered once and shared by all
+  // its series without extra labels (most of a container's ~25), which
+  // render to exactly that. Reset when the entity's labels change.
+  std::vector<std::shared_ptr<const std::string>> entity_rendered;
+
   void Render(SeriesId id) {
     Catalog::Series& s = catalog.series[id];
-    s.rendered_labels = internal::RenderLabels(catalog.LabelsOf(id));
+    if (s.extra.empty() && s.entity != kNodeEntity) {
+      std::shared_ptr<const std::string>& shared = entity_rendered[s.entity];
+      if (!shared) {
+        shared = std::make_shared<const std::string>(internal::RenderLabels(catalog.LabelsOf(id)));
+      }
+      s.rendered = shared;
+      return;
+    }
+    s.rendered = std::make_shared<const std::string>(internal::RenderLabels(catalog.LabelsOf(id)));
+  }
+
+  // The rendered blocks once each: per entity, plus those of series with
+  // their own (extra labels, or the node's).
+  size_t RenderedBytes() const {
+    // make_shared's one block: control block (16) + the string object.
+    auto bytes = [](const std::shared_ptr<const std::string>& r) {
+      return r ? 16 + sizeof(std::string) + r->capacity() : 0;
+    };
+    size_t b = entity_rendered.capacity() * sizeof(entity_rendered[0]);
+    for (const auto& r : entity_rendered) b += bytes(r);
+    for (const Catalog::Series& s : catalog.series) {
+      if (!s.extra.empty() || s.entity == kNodeEntity) b += bytes(s.rendered);
+    }
+    return b;
   }
 };
 
@@ -184,7 +303,9 @@ EntityId Pipeline::AddEntity(Labels labels) {
     id = static_cast<EntityId>(m.catalog.entities.size());
     m.catalog.entities.emplace_back();
     m.series_of_entity.emplace_back();
+    m.entity_rendered.emplace_back();
   }
+  m.entity_rendered[id].reset();
   m.catalog.entities[id].labels = std::move(labels);
   m.catalog.entities[id].alive = true;
   ++m.live_entities;
@@ -197,6 +318,7 @@ void Pipeline::SetEntityLabels(EntityId entity, Labels labels) {
   if (entity >= m.catalog.entities.size() || !m.catalog.entities[entity].alive) return;
   if (m.catalog.entities[entity].labels == labels) return;
   m.catalog.entities[entity].labels = std::move(labels);
+  m.entity_rendered[entity].reset();
   for (SeriesId s : m.series_of_entity[entity]) m.Render(s);
   m.catalog_dirty = true;
 }
@@ -209,6 +331,7 @@ void Pipeline::RemoveEntity(EntityId entity) {
   for (SeriesId s : owned) Release(s);
   m.catalog.entities[entity].alive = false;
   m.catalog.entities[entity].labels.clear();
+  m.entity_rendered[entity].reset();
   m.free_entities.push_back(entity);
   --m.live_entities;
   m.catalog_dirty = true;
@@ -229,6 +352,7 @@ SeriesId Pipeline::Intern(MetricId metric, EntityId entity, Labels extra) {
   }
   const SeriesKind kind = Impl::KindOf(m.catalog.metrics[metric]);
   const SeriesId id = m.AllocateId(kind, row_);
+  ++m.block_live[id / kRowBlock];
   m.last_seen[id] = kPending;
   Catalog::Series& s = m.catalog.series[id];
   s.metric = metric;
@@ -260,11 +384,14 @@ void Pipeline::Release(SeriesId id) {
   }
   s.alive = false;
   s.extra.clear();
-  s.rendered_labels.clear();
+  s.rendered.reset();
   row_[id] = kNaN;
   m.last_seen[id] = kNaN;
   m.history.RemoveSeries(id);
-  m.free_series[Impl::KindOf(m.catalog.metrics[s.metric])].push_back(id);
+  auto& heap = m.free_series[Impl::KindOf(m.catalog.metrics[s.metric])];
+  heap.push_back(id);
+  std::push_heap(heap.begin(), heap.end(), std::greater<>());
+  if (--m.block_live[id / kRowBlock] == 0) m.block_empty_since[id / kRowBlock] = m.cycles;
   --m.live_series;
   m.catalog_dirty = true;
 }
@@ -294,10 +421,12 @@ void Pipeline::EndCycle() {
     }
   }
 
+  if (m.cycles % kExpirySweepCycles == 0) m.ReleaseEmptyBlocks(row_);
+
   if (m.catalog_dirty || !m.published_catalog) {
     m.published_catalog = std::make_shared<const Catalog>(m.catalog);
     m.catalog_dirty = false;
-    m.catalog_bytes = 2 * CatalogBytes(m.catalog) +
+    m.catalog_bytes = 2 * CatalogBytes(m.catalog) + m.RenderedBytes() +
                       m.series_by_key.bucket_count() * (sizeof(std::string) + sizeof(SeriesId) + 1);
     for (const auto& [key, id] : m.series_by_key) m.catalog_bytes += key.capacity();
   }
@@ -309,6 +438,9 @@ void Pipeline::EndCycle() {
   snap.cycle = m.cycles;
   snap.catalog = m.published_catalog;
   snap.values.assign(row_.begin(), row_.end());
+  // The id space shrank (ReleaseEmptyBlocks): do not keep the old size in
+  // every pooled snapshot.
+  if (snap.values.capacity() > 2 * row_.size() + kRowBlock) snap.values.shrink_to_fit();
   std::shared_ptr<const Snapshot> published = m.pool->Publish(slot, m.pool);
 
   Stats st;
@@ -319,6 +451,7 @@ void Pipeline::EndCycle() {
   st.entities_live = m.live_entities;
   st.history_series = m.history.live_columns();
   st.history_bytes = m.history.bytes();
+  st.history_blocks_released = m.blocks_released;
   st.bytes = st.history_bytes + m.history.index_bytes() +
              (row_.capacity() + m.last_seen.capacity()) * sizeof(double) + m.pool->bytes() +
              m.catalog_bytes;

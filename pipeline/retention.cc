@@ -23,7 +23,7 @@ constexpr Unit kUnits[] = {
     {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
 }  // namespace
 
-std::vector<TierSpec> DefaultTiers() { return {{1'000, 360}, {10'000, 360}, {60'000, 1440}}; }
+std::vector<TierSpec> DefaultTiers() { return {{1'000, 360}, {30'000, 120}}; }
 
 absl::StatusOr<int64_t> ParseDuration(std::string_view text_in) {
   // Debian's abseil is built with its own string_view type.

@@ -1,7 +1,9 @@
 #include "cgroup_discovery.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -22,8 +24,23 @@ struct Walker {
     out->insert(rel.empty() ? "/" : rel);
     if (depth_left <= 0) return;
     std::string dir = root + rel;
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) return;  // removed while walking: simply not found
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;  // removed while walking: simply not found
+    // A directory's link count is 2 + its subdirectories on cgroupfs
+    // (kernfs), tmpfs and ext4, so 2 means a leaf: skip listing its 20-60
+    // control files. Container cgroups are nearly all leaves, and listing
+    // them in every hierarchy was most of a rescan's cost (perf, bench/e2e
+    // N=1000). Filesystems that report 1 for directories (btrfs) are listed.
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && st.st_nlink == 2) {
+      ::close(fd);
+      return;
+    }
+    DIR* d = ::fdopendir(fd);
+    if (d == nullptr) {
+      ::close(fd);
+      return;
+    }
     std::vector<std::string> children;
     while (dirent* e = ::readdir(d)) {
       std::string name = e->d_name;

@@ -12,8 +12,11 @@ namespace {
 using pipeline::MetricKind;
 using pipeline::MetricSpec;
 
-// history=true for what the health page and autoscaler chart: CPU rate and
-// throttling, working set, RSS, I/O bytes and PSI (DESIGN.md "Tiers").
+// history=true for what the health page and autoscaler read from the rings:
+// CPU rate, throttled and total CFS periods, working set, RSS, I/O bytes and
+// PSI "some" (waiting) totals (DESIGN.md "Tiers"). Throttled seconds and PSI
+// "full" (stalled) totals are exported but keep no history: nothing reads
+// them from the rings, and each history series costs ~3.4 KB per container.
 const std::vector<MetricSpec>& Specs() {
   static const std::vector<MetricSpec>* specs = new std::vector<MetricSpec>{
       {"container_cpu_usage_seconds_total", "Cumulative cpu time consumed in seconds.",
@@ -27,7 +30,7 @@ const std::vector<MetricSpec>& Specs() {
       {"container_cpu_cfs_throttled_periods_total", "Number of throttled period intervals.",
        MetricKind::kCounter, true},
       {"container_cpu_cfs_throttled_seconds_total",
-       "Total time duration the container has been throttled.", MetricKind::kCounter, true},
+       "Total time duration the container has been throttled.", MetricKind::kCounter, false},
       {"container_memory_usage_bytes",
        "Current memory usage in bytes, including all memory regardless of when it was "
        "accessed",
@@ -54,21 +57,21 @@ const std::vector<MetricSpec>& Specs() {
       {"container_pressure_cpu_stalled_seconds_total",
        "Total time duration no tasks in the container could make progress due to CPU "
        "congestion.",
-       MetricKind::kCounter, true},
+       MetricKind::kCounter, false},
       {"container_pressure_memory_waiting_seconds_total",
        "Total time duration tasks in the container have waited due to memory congestion.",
        MetricKind::kCounter, true},
       {"container_pressure_memory_stalled_seconds_total",
        "Total time duration no tasks in the container could make progress due to memory "
        "congestion.",
-       MetricKind::kCounter, true},
+       MetricKind::kCounter, false},
       {"container_pressure_io_waiting_seconds_total",
        "Total time duration tasks in the container have waited due to IO congestion.",
        MetricKind::kCounter, true},
       {"container_pressure_io_stalled_seconds_total",
        "Total time duration no tasks in the container could make progress due to IO "
        "congestion.",
-       MetricKind::kCounter, true},
+       MetricKind::kCounter, false},
       {"container_spec_cpu_quota", "CPU quota of the container.", MetricKind::kGauge, false},
       {"container_spec_cpu_period", "CPU period of the container.", MetricKind::kGauge, false},
       {"container_spec_cpu_shares", "CPU share of the container.", MetricKind::kGauge, false},

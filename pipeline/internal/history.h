@@ -26,8 +26,10 @@
 #define NODEPULSE_PIPELINE_INTERNAL_HISTORY_H_
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -41,23 +43,30 @@
 
 namespace nodepulse::pipeline::internal {
 
-// 64-byte aligned, never-resized array of doubles (rows start on a cache
-// line when the column capacity is a multiple of 8).
-class DoubleArray {
+// 64-byte aligned, never-resized array (rows start on a cache line when
+// the column capacity is a multiple of 16 floats / 8 doubles).
+template <typename T>
+class AlignedArray {
  public:
-  DoubleArray() = default;
-  explicit DoubleArray(size_t n, double fill);
-  double* data() { return p_.get(); }
-  const double* data() const { return p_.get(); }
+  AlignedArray() = default;
+  AlignedArray(size_t n, T fill) : n_(n) {
+    if (n == 0) return;
+    p_.reset(static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(64))));
+    std::fill(p_.get(), p_.get() + n, fill);
+  }
+  T* data() { return p_.get(); }
+  const T* data() const { return p_.get(); }
   size_t size() const { return n_; }
 
  private:
   struct Free {
-    void operator()(double* p) const;
+    void operator()(T* p) const { ::operator delete(p, std::align_val_t(64)); }
   };
-  std::unique_ptr<double[], Free> p_;
+  std::unique_ptr<T[], Free> p_;
   size_t n_ = 0;
 };
+using DoubleArray = AlignedArray<double>;
+using CellArray = AlignedArray<Cell>;
 
 class History {
  public:
@@ -75,6 +84,11 @@ class History {
   // Adds kBlock columns for SeriesIds [first, first + kBlock); `first` is a
   // multiple of kBlock. Counter blocks store rates (kernels.h CounterRow).
   void AddBlock(SeriesId first, bool counter);
+  // Gives back the columns of the block AddBlock(first) made (every series
+  // in it removed): the rings shrink by kBlock columns, so a node whose
+  // container count fell (churn, a drained node) returns the memory. Later
+  // blocks' columns move down; readers notice through layout_version().
+  void RemoveBlock(SeriesId first);
   // `series` (in a history block) starts a new life: its column is emptied
   // in every tier and tagged with `generation` for readers.
   void AddSeries(SeriesId series, uint32_t generation);
@@ -87,7 +101,8 @@ class History {
   // Block tables (not per column; left out of the golden formula).
   size_t index_bytes() const {
     return block_of_id_block_.capacity() * sizeof(uint32_t) +
-           block_first_.capacity() * sizeof(SeriesId) + block_counter_.capacity();
+           block_first_.capacity() * sizeof(SeriesId) + block_counter_.capacity() +
+           roll_.size() * sizeof(double);
   }
   uint32_t live_columns() const { return live_; }
   const std::vector<TierSpec>& tiers() const { return tiers_; }
@@ -123,8 +138,11 @@ class History {
 
   // Reader views (hold mu shared).
   size_t capacity() const ABSL_SHARED_LOCKS_REQUIRED(mu) { return capacity_; }
+  // Bumped by RemoveBlock: a reader walking columns across several lock
+  // holds starts over when it changes, since columns have moved.
+  uint64_t layout_version() const ABSL_SHARED_LOCKS_REQUIRED(mu) { return layout_version_; }
   bool Valid(const Segment& s) const ABSL_SHARED_LOCKS_REQUIRED(mu);
-  const double* RawRow(int64_t abs) const ABSL_SHARED_LOCKS_REQUIRED(mu);
+  const Cell* RawRow(int64_t abs) const ABSL_SHARED_LOCKS_REQUIRED(mu);
   CoarseRow Coarse(uint32_t tier, int64_t abs) const ABSL_SHARED_LOCKS_REQUIRED(mu);
   // The series whose history column `column` holds, kNoSeries if none.
   SeriesId owner(uint32_t column) const ABSL_SHARED_LOCKS_REQUIRED(mu) {
@@ -141,8 +159,8 @@ class History {
     TierSpec spec;
     int64_t ratio = 1;            // step / previous tier's step
     std::vector<int64_t> tag;     // by ring slot: absolute slot held, -1 never
-    DoubleArray sum;              // raw tier: the values; else sums
-    DoubleArray count, min, max;  // coarse tiers only
+    CellArray sum;              // raw tier: the values; else sums
+    CellArray count, min, max;  // coarse tiers only
     int64_t next_rollup = -1;     // oldest absolute slot not rolled up yet
   };
 
@@ -157,6 +175,7 @@ class History {
   // Guarded by mu for writes; the writer thread reads without it.
   std::vector<Tier> tiers_state_;
   size_t capacity_ = 0;  // columns per row: kBlock per history block
+  uint64_t layout_version_ = 0;
   uint32_t live_ = 0;
   // Per history block.
   std::vector<SeriesId> block_first_;
@@ -170,8 +189,11 @@ class History {
   int64_t last_raw_ = -1;
   int64_t last_commit_ms_ = 0;
   // Writer-only scratch for rollups (row pointers).
-  std::vector<const double*> raw_rows_;
+  std::vector<const Cell*> raw_rows_;
   std::vector<CoarseRow> coarse_rows_;
+  // Writer-only double accumulators for one block of columns: a rollup
+  // folds in double, then stores cells (kernels.h Cell).
+  DoubleArray roll_;
 };
 
 }  // namespace nodepulse::pipeline::internal

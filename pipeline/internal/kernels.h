@@ -22,6 +22,16 @@
 
 namespace nodepulse::pipeline::internal {
 
+// Ring cells (the values history keeps, in every tier) are float32; the
+// cycle row, counter state and every accumulator are double. Why: rings are
+// nearly all of the agent's memory (slots x tiers x history series), and a
+// float's 24-bit mantissa (relative error 6e-8) is far finer than anything
+// a CPU rate, a byte count or a PSI share is read to. Counters are turned
+// into rates *before* the cast (CounterRow keeps the previous raw value in
+// double), so a large cumulative counter loses nothing. Folds widen each
+// cell to double before adding, so window sums accumulate in double.
+using Cell = float;
+
 // Columns folded per inner block: 5 accumulators x 64 doubles = 2.5 KiB, far
 // inside L1, and 512-byte runs per row keep the hardware prefetcher happy
 // even when a window reads hundreds of rows (measured: 16 and 256 were both
@@ -38,10 +48,17 @@ struct Acc {
 };
 // One rolled-up slot: four parallel rows.
 struct CoarseRow {
-  const double* sum;
-  const double* count;
-  const double* min;
-  const double* max;
+  const Cell* sum;
+  const Cell* count;
+  const Cell* min;
+  const Cell* max;
+};
+// The same slot, for the writer that fills it.
+struct CoarseOut {
+  Cell* sum;
+  Cell* count;
+  Cell* min;
+  Cell* max;
 };
 
 // Empties accumulators: sum 0, count 0, min +inf, max -inf, last NaN.
@@ -54,21 +71,26 @@ void ResetAcc(Acc acc, size_t n);
 // has no rate, rather than charging a multi-cycle increase to one slot.
 // `per_ms` is 1000 / (now - previous cycle), the same for every column, so
 // there is no per-column division or timestamp.
-void CounterRow(double* dst, const double* src, double* prev, double per_ms, size_t n);
+void CounterRow(Cell* dst, const double* src, double* prev, double per_ms, size_t n);
+// Gauge columns of one cycle: dst[c] = src[c], rounded to a Cell.
+void GaugeRow(Cell* dst, const double* src, size_t n);
 
 // Folds `nrows` raw rows (each already offset to the first column) into
 // columns [0, n) of acc.
-void FoldRaw(const double* const* rows, size_t nrows, size_t n, Acc acc);
+void FoldRaw(const Cell* const* rows, size_t nrows, size_t n, Acc acc);
 // Folds rolled-up rows into acc (acc.last is left alone: coarse slots do not
 // know their last sample).
 void FoldCoarse(const CoarseRow* rows, size_t nrows, size_t n, Acc acc);
 
 // last[j] = the newest non-NaN value of column j over rows (oldest first).
-void FoldLast(const double* const* rows, size_t nrows, size_t n, double* last);
+void FoldLast(const Cell* const* rows, size_t nrows, size_t n, double* last);
 
 // Expiry bookkeeping, by SeriesId: last_seen[i] = now where row[i] has a
 // sample or last_seen[i] is +inf (interned, first cycle); unchanged else.
 void MarkSeen(double* last_seen, const double* row, double now, size_t n);
+
+// Stores accumulators (a rollup's result) into a coarse slot's cells.
+void StoreCoarse(Acc acc, CoarseOut out, size_t n);
 
 // Turns accumulators into presentation values in place: min/max of an empty
 // column (count 0) become NaN.

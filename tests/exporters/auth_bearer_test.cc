@@ -113,7 +113,7 @@ class AuthServerTest : public TokenFileTest {
     o.auth_token_file = path_;
     server_ = std::make_unique<HttpServer>(o);
     for (const char* p : {"/metrics", "/healthz", "/readyz", "/api/v1/aggregates", "/"}) {
-      server_->Handle(p, [](const HttpRequest& r) { return HttpResponse{200, "text/plain", "ok " + r.path, {}}; });
+      server_->Handle(p, [](const HttpRequest& r) { return HttpResponse{200, "text/plain", "ok " + r.path, {}, nullptr}; });
     }
     ASSERT_TRUE(server_->Start().ok());
   }

@@ -100,7 +100,7 @@ TEST(HttpParser, BinaryOrTlsBytesFailWithoutWaitingForABlankLine) {
 }
 
 TEST(HttpParser, SerializeResponseDropsInjectedHeadersAndHonoursHead) {
-  HttpResponse resp{200, "text/plain", "body", {{"X-Ok", "1"}, {"X-Bad", "a\r\nSet-Cookie: x"}}};
+  HttpResponse resp{200, "text/plain", "body", {{"X-Ok", "1"}, {"X-Bad", "a\r\nSet-Cookie: x"}}, nullptr};
   std::string full = SerializeResponse(resp, false, true);
   EXPECT_NE(full.find("Content-Length: 4\r\n"), std::string::npos);
   EXPECT_NE(full.find("Connection: close\r\n"), std::string::npos);
@@ -111,6 +111,13 @@ TEST(HttpParser, SerializeResponseDropsInjectedHeadersAndHonoursHead) {
   EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n");
   EXPECT_NE(head.find("Content-Length: 4\r\n"), std::string::npos);
   EXPECT_EQ(head.find("Connection: close"), std::string::npos);
+}
+
+TEST(HttpParser, SerializeResponseWithSharedBodyReturnsOnlyTheHead) {
+  HttpResponse resp{200, "text/plain", "tail", {}, std::make_shared<const std::string>("shared+")};
+  std::string out = SerializeResponse(resp, false, false);
+  EXPECT_NE(out.find("Content-Length: 11\r\n"), std::string::npos) << out;
+  EXPECT_EQ(out.substr(out.size() - 4), "\r\n\r\n");  // the caller sends both parts
 }
 
 TEST(HttpParser, DecodePathKeepsPlusAndBadEscapes) {

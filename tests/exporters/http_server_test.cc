@@ -1,9 +1,12 @@
 #include "nodepulse/exporters/http_server.h"
 
 #include <chrono>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "http_server_test_util.h"
 #include "process.h"
@@ -50,7 +53,13 @@ class HttpServerTest : public ::testing::Test {
     o.max_request_bytes = 4096;
     server_ = std::make_unique<HttpServer>(o);
     server_->Handle("/hello", [](const HttpRequest& req) {
-      return HttpResponse{200, "text/plain", "hi " + req.Param("name") + " " + req.Header("x-test"), {}};
+      return HttpResponse{200, "text/plain", "hi " + req.Param("name") + " " + req.Header("x-test"), {}, nullptr};
+    });
+    // A shared (cached) text followed by a per-request tail, as /metrics
+    // serves; the shared part is big enough to need several writes.
+    auto shared = std::make_shared<const std::string>(3 << 20, 'x');
+    server_->Handle("/shared", [shared](const HttpRequest&) {
+      return HttpResponse{200, "text/plain", "<tail>", {}, shared};
     });
     server_->Handle("/boom", [](const HttpRequest&) -> HttpResponse {
       throw std::runtime_error("handler bug");
@@ -66,6 +75,20 @@ TEST_F(HttpServerTest, ServesRegisteredPathWithQueryAndHeaders) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "hi pod-1 yes");
   EXPECT_TRUE(absl::StrContains(r.headers, "Content-Length: 12"));
+}
+
+TEST_F(HttpServerTest, SharedBodyIsSentBeforeTheBodyAndCounted) {
+  auto r = HttpGet(server_->port(), "/shared");
+  EXPECT_EQ(r.status, 200);
+  ASSERT_EQ(r.body.size(), (3u << 20) + 6);
+  EXPECT_EQ(r.body.find_first_not_of('x'), 3u << 20);
+  EXPECT_EQ(r.body.substr(3 << 20), "<tail>");
+  EXPECT_TRUE(absl::StrContains(r.headers, absl::StrCat("Content-Length: ", (3 << 20) + 6)));
+  // HEAD: the same length, no body at all (neither part).
+  std::string head = ::nodepulse::testing::RawRequest(
+      server_->port(), "HEAD /shared HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(absl::StrContains(head, absl::StrCat("Content-Length: ", (3 << 20) + 6))) << head;
+  EXPECT_TRUE(absl::EndsWith(head, "\r\n\r\n")) << head.size();
 }
 
 TEST_F(HttpServerTest, UnknownPathIs404AndPostIs405) {
@@ -112,11 +135,11 @@ class HttpServerLimitsTest : public ::testing::Test {
     o.listen = "127.0.0.1:0";
     server_ = std::make_unique<HttpServer>(o);
     server_->Handle("/hello", [](const HttpRequest& req) {
-      return HttpResponse{200, "text/plain", "hi" + req.Param("n"), {}};
+      return HttpResponse{200, "text/plain", "hi" + req.Param("n"), {}, nullptr};
     });
     server_->Handle("/slow", [](const HttpRequest&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      return HttpResponse{200, "text/plain", "slow", {}};
+      return HttpResponse{200, "text/plain", "slow", {}, nullptr};
     });
     ASSERT_TRUE(server_->Start().ok());
   }

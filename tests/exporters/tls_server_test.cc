@@ -59,10 +59,10 @@ class TlsServerTest : public ::testing::Test {
     if (mtls) o.client_ca_file = F("ca.crt");
     o.probe_listen = std::move(probe);
     server_ = std::make_unique<HttpServer>(o);
-    server_->Handle("/hello", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "hello tls", {}}; });
-    server_->Handle("/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok", {}}; });
+    server_->Handle("/hello", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "hello tls", {}, nullptr}; });
+    server_->Handle("/healthz", [](const HttpRequest&) { return HttpResponse{200, "text/plain", "ok", {}, nullptr}; });
     server_->Handle("/big", [](const HttpRequest&) {
-      return HttpResponse{200, "text/plain", std::string(5 << 20, 'x'), {}};
+      return HttpResponse{200, "text/plain", std::string(5 << 20, 'x'), {}, nullptr};
     });
     absl::Status s = server_->Start();
     ASSERT_TRUE(s.ok()) << s;

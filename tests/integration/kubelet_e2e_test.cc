@@ -98,7 +98,10 @@ TEST_F(KubeletE2ETest, SeriesCarryKubernetesLabelsAndKubeletSeries) {
   // The workload aggregate, read the way KEDA's metrics-api scaler reads it
   // (valueLocation: value): the pod's only listed container's working set
   // (the fixture files do not change, so max over 1m == the raw value).
-  double ws = SampleValue(m, "container_memory_working_set_bytes", {id}).value_or(-1);
+  // Aggregates come from the rings, whose cells are float32: the raw value
+  // as a float (exact anyway for page multiples below 64 GiB).
+  double ws = static_cast<float>(
+      SampleValue(m, "container_memory_working_set_bytes", {id}).value_or(-1));
   HttpResult api;
   ASSERT_TRUE(WaitFor([&] {
     api = HttpGet(agent.port(),

@@ -42,7 +42,7 @@ TEST(Pipeline, SnapshotValuesAndLabels) {
   auto snap = p.snapshot();
   EXPECT_EQ(snap->timestamp_ms, 1234);
   EXPECT_EQ(snap->value(s), 42);
-  EXPECT_EQ(snap->catalog->series[s].rendered_labels, "container=\"c\",device=\"sda\",pod=\"p\"");
+  EXPECT_EQ(snap->catalog->series[s].rendered_labels(), "container=\"c\",device=\"sda\",pod=\"p\"");
   p.SetEntityLabels(e, {{"pod", "p"}, {"container", "c"}, {"namespace", "n"}});
   p.BeginCycle(2234);
   p.EndCycle();

@@ -35,11 +35,15 @@ TEST(FormatDuration, LargestUnit) {
 }
 
 TEST(ParseRetention, Default) {
-  absl::StatusOr<std::vector<TierSpec>> t = ParseRetention("1s:6m,10s:1h,60s:24h");
+  // The flag's default text (agent/config.cc) spells DefaultTiers().
+  absl::StatusOr<std::vector<TierSpec>> t = ParseRetention("1s:6m,30s:1h");
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(*t, DefaultTiers());
-  EXPECT_EQ((*t)[2].slots, 1440u);
+  EXPECT_EQ((*t)[1].slots, 120u);
   EXPECT_EQ((*t)[1].span_ms(), 3'600'000);
+  absl::StatusOr<std::vector<TierSpec>> day = ParseRetention("1s:6m,10s:1h,60s:24h");
+  ASSERT_TRUE(day.ok()) << day.status();
+  EXPECT_EQ((*day)[2].slots, 1440u);
 }
 
 TEST(ParseRetention, RejectsWithReason) {

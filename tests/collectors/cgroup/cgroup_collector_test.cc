@@ -85,7 +85,7 @@ TEST_F(CopiedTree, RemovedCgroupIsDroppedAtRescanAndFdsClosed) {
     EXPECT_THAT(testing::EntityIds(*snap), Not(Contains(kApp)));
     for (const auto& s : snap->catalog->series) {
       if (!s.alive) continue;
-      EXPECT_EQ(s.rendered_labels.find(kApp), std::string::npos) << s.rendered_labels;
+      EXPECT_EQ(s.rendered_labels().find(kApp), std::string::npos) << s.rendered_labels();
     }
     EXPECT_EQ(stats_.containers, 12u);
     EXPECT_EQ(stats_.read_errors, 0u);

@@ -186,7 +186,7 @@ TEST(CgroupFixtureV1Cgroupfs, LabelsAreCadvisorsInOrder) {
   ASSERT_TRUE(run.ok());
   auto s = testing::Find(run.snap(), "container_cpu_usage_seconds_total", kDebBusy);
   ASSERT_EQ(s.size(), 1u);
-  EXPECT_EQ(run.snap().catalog->series[s[0]].rendered_labels,
+  EXPECT_EQ(run.snap().catalog->series[s[0]].rendered_labels(),
             std::string("container=\"\",cpu=\"total\",id=\"") + kDebBusy +
                 "\",image=\"\",name=\"\",namespace=\"\",pod=\"\"");
 }

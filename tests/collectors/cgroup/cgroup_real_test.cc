@@ -269,7 +269,7 @@ TEST_F(RealCgroupTest, BusyAndMemoryProcessesThenRemoval) {
     snap = pipeline.snapshot();
     gone = true;
     for (const auto& s : snap->catalog->series) {
-      if (s.alive && s.rendered_labels.find(parent) != std::string::npos) gone = false;
+      if (s.alive && s.rendered_labels().find(parent) != std::string::npos) gone = false;
     }
   }
   EXPECT_TRUE(gone) << "series of removed cgroups still present after two cycles";

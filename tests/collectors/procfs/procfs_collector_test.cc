@@ -129,7 +129,7 @@ TEST_F(ProcCopy, DevicesComingAndGoingKeepIdsOfTheOthers) {
   // All 16 series of veth1 were released.
   for (const auto& l : b.snap->catalog->series) {
     if (l.alive) {
-      EXPECT_EQ(l.rendered_labels.find("veth1"), std::string::npos);
+      EXPECT_EQ(l.rendered_labels().find("veth1"), std::string::npos);
     }
   }
 }

@@ -240,8 +240,8 @@ TEST_P(FixtureTree, SeriesAreNodeLevelWithOnlyTheirOwnLabels) {
       EXPECT_EQ(c.series[id].entity, kNodeEntity) << name;
       std::set<std::string> got;
       for (const auto& l : c.LabelsOf(id)) got.insert(l.name);
-      EXPECT_EQ(got, allowed) << name << "{" << c.series[id].rendered_labels << "}";
-      EXPECT_FALSE(std::isnan(snap().value(id))) << name << "{" << c.series[id].rendered_labels
+      EXPECT_EQ(got, allowed) << name << "{" << c.series[id].rendered_labels() << "}";
+      EXPECT_FALSE(std::isnan(snap().value(id))) << name << "{" << c.series[id].rendered_labels()
                                                   << "} has no sample";
     }
   }

@@ -75,6 +75,9 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::map<std::string, std::string> headers;
+  // Sent before `body` when set: a large immutable text (the /metrics
+  // exposition) served to concurrent clients without a copy per response.
+  std::shared_ptr<const std::string> shared_body;
 };
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;

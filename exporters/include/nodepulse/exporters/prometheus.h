@@ -36,13 +36,20 @@ class SnapshotCollectable : public prometheus::Collectable {
 // Families from one snapshot (exposed for tests and other exporters).
 std::vector<prometheus::MetricFamily> FamiliesFromSnapshot(const pipeline::Snapshot& snapshot);
 
+// The same series as text format 0.0.4, appended to `out` straight from the
+// catalog's pre-rendered labels: what TextSerializer(FamiliesFromSnapshot())
+// prints, byte for byte, without building a MetricFamily per series
+// (bench/render_bench.cc has both next to the snprintf floor).
+void AppendExposition(const pipeline::Snapshot& snapshot, std::string* out);
+
 // A /metrics handler: the text format (0.0.4) of every collectable, in order,
 // serialized with prometheus-cpp's TextSerializer as its Exposer does.
 Handler MetricsHandler(std::vector<std::weak_ptr<prometheus::Collectable>> collectables);
 
-// The agent's /metrics: the pipeline's series rendered once per collection
-// cycle and cached (concurrent scrapes of one cycle share the text), then the
-// `per_scrape` collectables (the small self-metrics registry), then `extra`
+// The agent's /metrics: the pipeline's series rendered (AppendExposition)
+// and sent without a copy, shared by the scrapes of one cycle that overlap
+// and freed when the last of them is sent; then the `per_scrape`
+// collectables (the small self-metrics registry), then `extra`
 // (pre-rendered text, e.g. the aggregates engine's recording-rule series).
 Handler CachedMetricsHandler(const pipeline::Pipeline& pipeline,
                              std::vector<std::weak_ptr<prometheus::Collectable>> per_scrape,

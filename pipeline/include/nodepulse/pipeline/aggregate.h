@@ -11,13 +11,13 @@
 //
 // What a window means. Every query is aligned to a snapshot: a window of W
 // ends at the snapshot's cycle and is served by the finest tier whose step
-// divides W and whose span covers it (1m, 5m: raw; 15m, 1h: 10 s; 2h..24h:
-// 60 s with the default tiers). It holds the newest W/step slots of that
+// divides W and whose span covers it (1m, 5m: raw; 15m, 1h: 30 s with the
+// default tiers). It holds the newest W/step slots of that
 // tier; the newest is still filling and is read from finer tiers, so a
 // window covers more than W - step and at most W of samples (exactly W on
 // the raw tier). avg/min/max/sum/count are exact over the samples covered.
 // `last` is the newest sample in the window; for windows on a rolled-up
-// tier, the newest within the window's final tier-1 step (10 s), since
+// tier, the newest within the window's final tier-1 step (30 s), since
 // rolled-up slots keep no order. Quantiles over
 // time are exact (lower rank: the sample at rank floor(q*(n-1))) and only
 // for raw-tier windows; coarse slots do not keep samples.

@@ -23,7 +23,9 @@
 // Memory is allocated when series appear (in whole blocks of 1024 rows or
 // columns) and reported in stats().bytes (the agent exports it as
 // nodepulse_pipeline_bytes); nothing is allocated per sample or per cycle in
-// steady state.
+// steady state. A block of history columns whose series have all been gone
+// for 32 cycles is given back (freed ids are reused lowest first, so after
+// container churn the newest blocks drain).
 //
 // Thread-safety: every non-const method is for the single collection thread
 // (or set-up before it starts). snapshot() and stats() may be called from any
@@ -119,6 +121,7 @@ class Pipeline {
     uint64_t series_expired = 0;  // total released by series_expiry_ms
     uint64_t history_series = 0;  // live series with rings
     uint64_t history_bytes = 0;   // rings + per-column state (exact)
+    uint64_t history_blocks_released = 0;  // total blocks of ring columns given back
     uint64_t bytes = 0;           // memory held by the pipeline (history_bytes
                                   // exact; catalog strings estimated)
   };
