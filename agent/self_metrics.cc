@@ -121,7 +121,7 @@ absl::StatusOr<std::shared_ptr<SelfMetrics>> SelfMetrics::Create(const std::stri
                               .Add({});
     m->blocks_released_ = &prometheus::BuildCounter()
                                .Name("nodepulse_pipeline_history_blocks_released_total")
-                               .Help("Blocks of 1024 ring columns given back after their series were gone.")
+                               .Help("Blocks of 256 ring columns given back after their series were gone.")
                                .Register(r)
                                .Add({});
     m->process_cpu_ = &prometheus::BuildCounter()

@@ -70,7 +70,10 @@ using CellArray = AlignedArray<Cell>;
 
 class History {
  public:
-  static constexpr uint32_t kBlock = 1024;
+  // 256: small enough that a few long-lived series left in a block after
+  // container churn pin little (256 x ~3.4 KB), large enough that a block's
+  // commit is one vector pass and growth re-lays the rings rarely.
+  static constexpr uint32_t kBlock = 256;
   static constexpr uint32_t kNoColumn = 0xffffffffu;
 
   explicit History(std::vector<TierSpec> tiers);

@@ -55,9 +55,9 @@ TEST(PipelineMemory, ThousandContainersDefaultTiers) {
   p.EndCycle();
   const Pipeline::Stats st = p.stats();
   EXPECT_EQ(st.history_series, 12'000u);
-  // Columns come in blocks of 1024 per kind: 10,000 counters -> 10 blocks,
-  // 2,000 gauges -> 2 blocks; 12 x 1024 = 12,288 columns.
-  const uint64_t columns = 12 * 1024;
+  // Columns come in blocks of 256 per kind: 10,000 counters -> 40 blocks,
+  // 2,000 gauges -> 8 blocks; 48 x 256 = 12,288 columns.
+  const uint64_t columns = 48 * 256;
   EXPECT_EQ(st.history_bytes, columns * kBytesPerColumn + kTagBytes);
   EXPECT_EQ(st.history_bytes, 41'451'264u);  // golden: ~39.5 MiB, ~3.45 KB per history series
   std::printf("1000 containers: %llu history series, history %llu B, total %llu B\n",
@@ -97,7 +97,7 @@ TEST(PipelineMemory, ChurnGivesRingColumnsBack) {
   cycle(20);
   const uint64_t before = p.stats().history_bytes;
   const uint64_t total_before = p.stats().bytes;
-  // 2,500 short-lived series: three more blocks of columns.
+  // 2,500 short-lived series: ten more blocks of 256 columns.
   for (int i = 0; i < 2500; ++i) churn.push_back(p.Intern(g, e, {{"churn", std::to_string(i)}}));
   cycle(5);
   EXPECT_GT(p.stats().history_bytes, 3 * before);
@@ -107,7 +107,7 @@ TEST(PipelineMemory, ChurnGivesRingColumnsBack) {
   EXPECT_GT(p.stats().history_bytes, 3 * before);
   cycle(40);
   EXPECT_EQ(p.stats().history_bytes, before);
-  EXPECT_EQ(p.stats().history_blocks_released, 3u);
+  EXPECT_EQ(p.stats().history_blocks_released, 10u);
   // Rows, expiry clocks, catalog and pooled snapshots shrank back as well.
   EXPECT_LE(p.stats().bytes, total_before + total_before / 10);
   // The survivors' rings were moved, not lost: a 1m window still sees
@@ -119,19 +119,19 @@ TEST(PipelineMemory, ChurnGivesRingColumnsBack) {
     ASSERT_EQ(w.Get(base[i], Stat::kMax), static_cast<double>(i)) << i;
     ASSERT_EQ(w.Get(base[i], Stat::kCount), 60) << i;
   }
-  // The id space was cut back to block 0 too. New series first fill it
-  // (1,000 of its 1,024 ids are used), then open block 1 again: the rings
-  // grow by one block.
+  // The id space was cut back to blocks 0-3 too. New series first fill
+  // them (1,000 of their 1,024 ids are used), then open block 4 again: the
+  // rings grow by one block of 256 columns.
   for (int i = 0; i < 24; ++i) ASSERT_LT(p.Intern(g, e, {{"again", std::to_string(i)}}), 1024u);
   cycle(1);
   EXPECT_EQ(p.stats().history_bytes, before);
   for (int i = 24; i < 100; ++i) {
     const SeriesId id = p.Intern(g, e, {{"again", std::to_string(i)}});
     ASSERT_GE(id, 1024u);
-    ASSERT_LT(id, 2048u);
+    ASSERT_LT(id, 1024u + 256u);
   }
   cycle(1);
-  EXPECT_EQ(p.stats().history_bytes, 2 * before - BytesOfTags(o.tiers));
+  EXPECT_EQ(p.stats().history_bytes, before + (before - BytesOfTags(o.tiers)) / 4);
 }
 
 }  // namespace

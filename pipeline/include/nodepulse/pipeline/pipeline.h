@@ -20,7 +20,7 @@
 //             rolled-up min/max/sum/count tiers. Query them with Aggregator
 //             (aggregate.h); everything else keeps only the latest value.
 //
-// Memory is allocated when series appear (in whole blocks of 1024 rows or
+// Memory is allocated when series appear (in whole blocks of 256 rows or
 // columns) and reported in stats().bytes (the agent exports it as
 // nodepulse_pipeline_bytes); nothing is allocated per sample or per cycle in
 // steady state. A block of history columns whose series have all been gone
