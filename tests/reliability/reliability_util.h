@@ -128,10 +128,12 @@ inline double QuantileBetween(const std::map<double, double>& before,
   return lower;
 }
 
-inline double RssBytes(pid_t pid) {
+// A resident-memory line of /proc/PID/status in bytes: "VmRSS" (all of it),
+// "RssAnon" (the heap and mappings the process allocated), "RssFile".
+inline double RssBytes(pid_t pid, absl::string_view field = "VmRSS") {
   std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status");
   for (absl::string_view line : absl::StrSplit(status, '\n')) {
-    if (!absl::StartsWith(line, "VmRSS:")) continue;
+    if (!absl::StartsWith(line, absl::StrCat(field, ":"))) continue;
     std::vector<absl::string_view> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
     double kb;
     if (f.size() >= 2 && absl::SimpleAtod(f[1], &kb)) return kb * 1024;
