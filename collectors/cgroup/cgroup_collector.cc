@@ -50,9 +50,11 @@ using pipeline::SeriesId;
 namespace ci = cgroup_internal;
 
 // Kernel time units.
-// How long a cgroup's spec files are re-read at every rescan after it is
-// found, and then how often (see Rescan).
-constexpr std::chrono::seconds kSpecFreshFor{30};
+// A cgroup's spec files are re-read at every rescan for kSpecFreshFor after
+// it is found (the runtime and kubelet write limits around container start),
+// then once per kSpecRefresh (see Rescan).
+constexpr std::chrono::seconds kSpecFreshFor{10};
+constexpr std::chrono::seconds kSpecRefresh{30};
 constexpr double kNsToS = 1e-9;
 constexpr double kUsToS = 1e-6;
 // cpuacct.stat is in USER_HZ ticks, which is 100 on every Linux ABI
@@ -724,8 +726,8 @@ void CgroupCollectorImpl::Rescan() {
     // agent's CPU (perf, bench/e2e). Limits are set right after a container
     // starts and rarely change later (an in-place resize), so a cgroup's
     // spec is re-read at every rescan in its first kSpecFreshFor, then once
-    // per kSpecFreshFor.
-    if (last_rescan_ - cg.found_at < kSpecFreshFor || last_rescan_ - cg.spec_read_at >= kSpecFreshFor) {
+    // per kSpecRefresh.
+    if (last_rescan_ - cg.found_at < kSpecFreshFor || last_rescan_ - cg.spec_read_at >= kSpecRefresh) {
       ReadSpec(cg);
       cg.spec_read_at = last_rescan_;
     }
