@@ -175,8 +175,13 @@ TEST(Churn, RealCgroupsComeAndGoWhileCollectedAndScraped) {
   // Loose like the series count: other tests' cgroups may come and go.
   EXPECT_LE(history_bytes1, history_bytes0 * 1.10) << "ring blocks of the churned series not given back";
   EXPECT_LE(pipeline_bytes1, pipeline_bytes0 * 1.10) << "pipeline memory not back after the churn";
-  EXPECT_LE(rss1, rss_first_round * 1.10) << "RSS kept growing after the first round: a leak (before "
-                                          << rss0 << ", when drained " << rss_drained << ")";
+  // Under ASan freed memory sits in its quarantine and is never returned,
+  // so RSS there says nothing about the agent (measured: 113 MB after round
+  // 1, 353 MB at the end); LeakSanitizer covers leaks in that build.
+  if (!kSanitized) {
+    EXPECT_LE(rss1, rss_first_round * 1.10) << "RSS kept growing after the first round: a leak (before "
+                                            << rss0 << ", when drained " << rss_drained << ")";
+  }
   EXPECT_LE(fds1, fds0) << "fd leak";
   // Cycles go on through the churn; a cycle that opens 200 new cgroups' files
   // may overrun its 1 s tick, which skips that tick (counted as an overrun).
