@@ -115,6 +115,10 @@ TEST(Churn, RealCgroupsComeAndGoWhileCollectedAndScraped) {
   const double rss1 = RssBytes(pid);
   const double anon1 = RssBytes(pid, "RssAnon");
   m = agent.Metrics();
+  // The HTTP request just made may still hold its socket for a moment
+  // after the reply (the server closes it when it reads the client's EOF):
+  // a leak stays, that socket goes, so allow it up to 3 s.
+  WaitFor([&] { return OpenFds(pid) <= fds0; }, 3000, 100);
   const int fds1 = OpenFds(pid);
   const double cycles = SampleValue(m, "nodepulse_cycles_total").value_or(0) - cycles0;
   const double read_errors = Sum(m, "nodepulse_read_errors_total") - read_errors0;
