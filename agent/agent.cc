@@ -179,7 +179,10 @@ absl::Status Agent::Start() {
   RegisterHandlers();
   if (absl::Status s = server_->Start(); !s.ok()) return s;
 
-  collection_thread_ = std::thread([this] { CollectionLoop(); });
+  collection_thread_ = std::thread([this] {
+    NameThisThread("np-collect");
+    CollectionLoop();
+  });
   LogInfo("nodepulse ", NODEPULSE_VERSION, " listening on ", config_.listen, " (port ",
           server_->port(), "), interval ", absl::FormatDuration(config_.interval), ", cgroup root ",
           config_.cgroup_root, ", proc root ", config_.proc_root);

@@ -80,6 +80,11 @@ absl::StatusOr<std::shared_ptr<SelfMetrics>> SelfMetrics::Create(const std::stri
                             .Name("nodepulse_parse_errors_total")
                             .Help("Kernel files whose contents could not be parsed.")
                             .Register(r);
+    m->discovery_walks_ = &prometheus::BuildCounter()
+                               .Name("nodepulse_discovery_walks_total")
+                               .Help("Walks of the cgroup hierarchies to find new cgroups: after a "
+                                     "directory change seen by inotify, and once a minute.")
+                               .Register(r);
     m->containers_ = &prometheus::BuildGauge()
                           .Name("nodepulse_collector_entities")
                           .Help("Cgroups (or other entities) the collector currently tracks.")
@@ -156,7 +161,7 @@ SelfMetrics::PerCollector& SelfMetrics::For(const std::string& name) {
   PerCollector pc{&collector_success_->Add(labels), &collector_duration_->Add(labels),
                   &files_read_->Add(labels),        &read_errors_->Add(labels),
                   &parse_errors_->Add(labels),      &containers_->Add(labels),
-                  {}};
+                  &discovery_walks_->Add(labels),   {}};
   return per_collector_.emplace(name, pc).first->second;
 }
 
@@ -175,6 +180,7 @@ void SelfMetrics::ObserveCollector(const std::string& name, bool ok, double seco
   Advance(pc.files_read, stats.files_read, pc.last.files_read);
   Advance(pc.read_errors, stats.read_errors, pc.last.read_errors);
   Advance(pc.parse_errors, stats.parse_errors, pc.last.parse_errors);
+  Advance(pc.discovery_walks, stats.discovery_walks, pc.last.discovery_walks);
   pc.containers->Set(static_cast<double>(stats.containers));
   pc.last = stats;
 }

@@ -45,6 +45,7 @@ class SelfMetrics {
     prometheus::Counter* read_errors;
     prometheus::Counter* parse_errors;
     prometheus::Gauge* containers;
+    prometheus::Counter* discovery_walks;
     collectors::CollectStats last;  // to turn cumulative stats into increments
   };
   PerCollector& For(const std::string& name);
@@ -57,6 +58,7 @@ class SelfMetrics {
   prometheus::Family<prometheus::Counter>* files_read_ = nullptr;
   prometheus::Family<prometheus::Counter>* read_errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* parse_errors_ = nullptr;
+  prometheus::Family<prometheus::Counter>* discovery_walks_ = nullptr;
   prometheus::Family<prometheus::Gauge>* containers_ = nullptr;
   std::map<std::string, PerCollector> per_collector_;
   prometheus::Counter* cycles_ = nullptr;

@@ -7,6 +7,7 @@
 #include <map>
 #include <tuple>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -22,6 +23,7 @@ namespace {
 using pipeline::Catalog;
 using pipeline::MetricId;
 using pipeline::PodRollup;
+using PodValue = pipeline::PodGrouping::PodValue;
 using pipeline::Snapshot;
 using pipeline::Stat;
 using pipeline::WindowStats;
@@ -148,7 +150,10 @@ AggregatesEngine::AggregatesEngine(const pipeline::Pipeline& pipeline, Aggregate
 AggregatesEngine::~AggregatesEngine() { Stop(); }
 
 void AggregatesEngine::Start() {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("np-aggregates");
+    Run();
+  });
 }
 
 void AggregatesEngine::Stop() {
@@ -186,9 +191,35 @@ void AggregatesEngine::Run() {
   }
 }
 
+const AggregatesEngine::Grouped& AggregatesEngine::Grouping(const Catalog& cat, MetricId metric) {
+  if (metric >= groupings_.size()) groupings_.resize(metric + 1);
+  std::unique_ptr<Grouped>& g = groupings_[metric];
+  if (!g) {
+    g = std::make_unique<Grouped>(Grouped{pipeline::PodGrouping(cat, metric), {}});
+    g->label_text.reserve(g->grouping.pods());
+    for (uint32_t i = 0; i < g->grouping.pods(); ++i) {
+      const PodRollup& p = g->grouping.pod(i);
+      g->label_text.push_back(absl::StrCat("{namespace=\"", Escape(p.namespace_name), "\",pod=\"",
+                                           Escape(p.pod), "\"} "));
+    }
+  }
+  return *g;
+}
+
+const PodOwnerInfo* AggregatesEngine::OwnerOf(OwnerCache& cache, const PodRollup& pod) const {
+  if (!options_.owner_lookup) return nullptr;
+  auto [it, inserted] = cache.try_emplace({pod.namespace_name, pod.pod});
+  if (inserted) it->second = options_.owner_lookup(pod.namespace_name, pod.pod);
+  return it->second ? &*it->second : nullptr;
+}
+
 void AggregatesEngine::Update(const std::shared_ptr<const Snapshot>& snap) {
   if (!snap || !snap->catalog) return;
   const Catalog& cat = *snap->catalog;
+  if (snap->catalog != grouped_catalog_) {
+    groupings_.clear();
+    grouped_catalog_ = snap->catalog;
+  }
   auto view = std::make_shared<AggregatesView>();
   view->timestamp_ms = snap->timestamp_ms;
   view->cycle = snap->cycle;
@@ -200,6 +231,8 @@ void AggregatesEngine::Update(const std::shared_ptr<const Snapshot>& snap) {
   }
 
   // ---- per pod and per workload ----
+  // The owner of a pod without a workload label, asked once per update.
+  OwnerCache owners;
   const std::vector<AggregateMetric>& metrics = AggregateMetrics();
   for (size_t mi = 0; mi < metrics.size(); ++mi) {
     const Source& src = kSources[mi];
@@ -215,47 +248,68 @@ void AggregatesEngine::Update(const std::shared_ptr<const Snapshot>& snap) {
     for (size_t wi = 0; wi < options_.windows_ms.size(); ++wi) {
       const WindowStats& ws = stats_[wi];
       if (ws.window_ms() != options_.windows_ms[wi]) continue;  // not computed
-      std::vector<PodRollup> pods = pipeline::RollupPods(*snap, num, &ws, src.stat);
+      // Per second this is numbers only: names, label text and owners come
+      // from the per-catalog grouping (and the per-update owner cache).
+      const Grouped& g = Grouping(cat, num);
+      g.grouping.Values(*snap, &ws, src.stat, &pod_values_);
       if (den != kNoMetric) {
-        // ratio: join on (namespace, pod); both lists are sorted.
-        std::vector<PodRollup> d = pipeline::RollupPods(*snap, den, &ws, src.stat);
-        size_t j = 0;
-        std::vector<PodRollup> joined;
-        for (PodRollup& p : pods) {
-          while (j < d.size() && std::tie(d[j].namespace_name, d[j].pod) <
-                                     std::tie(p.namespace_name, p.pod)) {
+        // ratio: join on (namespace, pod); both lists are in that order.
+        const Grouped& gd = Grouping(cat, den);
+        gd.grouping.Values(*snap, &ws, src.stat, &den_values_);
+        size_t j = 0, kept = 0;
+        for (const PodValue& v : pod_values_) {
+          const PodRollup& p = g.grouping.pod(v.pod);
+          auto key = [&](size_t k) -> const PodRollup& { return gd.grouping.pod(den_values_[k].pod); };
+          while (j < den_values_.size() && std::tie(key(j).namespace_name, key(j).pod) <
+                                               std::tie(p.namespace_name, p.pod)) {
             ++j;
           }
-          if (j < d.size() && d[j].namespace_name == p.namespace_name && d[j].pod == p.pod &&
-              d[j].value > 0) {
-            p.value /= d[j].value;
-            joined.push_back(std::move(p));
+          if (j < den_values_.size() && key(j).namespace_name == p.namespace_name &&
+              key(j).pod == p.pod && den_values_[j].value > 0) {
+            pod_values_[kept] = v;
+            pod_values_[kept++].value = v.value / den_values_[j].value;
           }
         }
-        pods = std::move(joined);
-      }
-      for (PodRollup& p : pods) {
-        if (p.workload.empty() && options_.owner_lookup) {
-          if (auto o = options_.owner_lookup(p.namespace_name, p.pod)) {
-            p.workload = o->workload;
-            p.workload_kind = o->kind;
-          }
-        }
+        pod_values_.resize(kept);
       }
       const std::string wname = WindowName(options_.windows_ms[wi]);
       const std::string pod_series = absl::StrCat("pod:", am.rule_metric, ":", am.rule_op, wname);
-      if (!pods.empty()) {
+      if (!pod_values_.empty()) {
         Family(&text, pod_series,
                absl::StrCat("Per pod: sum over its containers of the ", am.rule_op, " over ", wname,
                             " of ", src.raw, " (", am.unit, ")."));
       }
-      for (const PodRollup& p : pods) {
-        absl::StrAppend(&text, pod_series, "{namespace=\"", Escape(p.namespace_name), "\",pod=\"",
-                        Escape(p.pod), "\"} ", Num(p.value), "\n");
-        view->pods.push_back({p.namespace_name, p.pod, p.workload, p.workload_kind, am.name,
-                              options_.windows_ms[wi], p.value});
+      // Workloads keyed by views into the groupings and the owner cache,
+      // which outlive this update's use of them.
+      using WorkloadKey = std::tuple<absl::string_view, absl::string_view, absl::string_view>;
+      absl::flat_hash_map<WorkloadKey, size_t> wl_index;
+      std::vector<pipeline::WorkloadRollup> wls;
+      for (const PodValue& v : pod_values_) {
+        const PodRollup& p = g.grouping.pod(v.pod);
+        absl::StrAppend(&text, pod_series, g.label_text[v.pod], Num(v.value), "\n");
+        absl::string_view workload = p.workload, kind = p.workload_kind;
+        if (workload.empty()) {
+          if (const PodOwnerInfo* o = OwnerOf(owners, p)) {
+            workload = o->workload;
+            kind = o->kind;
+          }
+        }
+        if (workload.empty()) continue;
+        auto [it, inserted] = wl_index.try_emplace(WorkloadKey{p.namespace_name, kind, workload},
+                                                   wls.size());
+        if (inserted) {
+          pipeline::WorkloadRollup w;
+          w.namespace_name = p.namespace_name;
+          w.workload = std::string(workload);
+          w.workload_kind = std::string(kind);
+          wls.push_back(std::move(w));
+        }
+        wls[it->second].pods.Add(v.value);
       }
-      std::vector<pipeline::WorkloadRollup> wls = pipeline::RollupWorkloads(pods);
+      std::sort(wls.begin(), wls.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.namespace_name, a.workload_kind, a.workload) <
+               std::tie(b.namespace_name, b.workload_kind, b.workload);
+      });
       for (Stat st : kWorkloadStats) {
         if (wls.empty()) break;
         const std::string name = absl::StrCat("workload:", am.rule_metric, ":", am.rule_op, wname,

@@ -212,7 +212,10 @@ void HealthReporter::Start() {
     std::lock_guard<std::mutex> lock(stop_mu_);
     stop_ = false;
   }
-  tracker_ = std::thread([this] { TrackerLoop(); });
+  tracker_ = std::thread([this] {
+    NameThisThread("np-health");
+    TrackerLoop();
+  });
 }
 
 void HealthReporter::Stop() {

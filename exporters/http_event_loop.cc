@@ -159,8 +159,16 @@ absl::Status HttpServer::Impl::Init(int* port, int* probe_port) {
 }
 
 void HttpServer::Impl::StartThreads() {
-  for (int i = 0; i < opts.num_threads; ++i) workers.emplace_back([this] { Worker(); });
-  loop_thread = std::thread([this] { Loop(); });
+  for (int i = 0; i < opts.num_threads; ++i) {
+    workers.emplace_back([this] {
+      NameThisThread("np-http-worker");
+      Worker();
+    });
+  }
+  loop_thread = std::thread([this] {
+    NameThisThread("np-http");
+    Loop();
+  });
 }
 
 void HttpServer::Impl::StopThreads() {

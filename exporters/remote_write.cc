@@ -181,9 +181,15 @@ absl::Status RemoteWriter::Impl::RegisterMetrics(prometheus::Registry& registry)
 }
 
 void RemoteWriter::Impl::Start() {
-  writer_ = std::thread([this] { WriterLoop(); });
+  writer_ = std::thread([this] {
+    NameThisThread("np-rw-writer");
+    WriterLoop();
+  });
   for (size_t i = 0; i < senders_.size(); ++i) {
-    senders_[i]->thread = std::thread([this, i] { SenderLoop(i); });
+    senders_[i]->thread = std::thread([this, i] {
+      NameThisThread("np-rw-send");
+      SenderLoop(i);
+    });
   }
 }
 

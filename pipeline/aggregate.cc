@@ -137,8 +137,18 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
   if (!out->scratch_) out->scratch_ = std::make_shared<WindowStats::Scratch>();
   WindowStats::Scratch& sc = *out->scratch_;
   uint32_t tier = 0;
-  if (absl::Status st = h.Plan(at.timestamp_ms, window_ms, &tier, &sc.plan); !st.ok()) return st;
+  // Without quantiles, whole coarse slots inside a raw-tier window are read
+  // rolled up (History::Plan): the aggregates engine folds its 1m/5m/15m
+  // windows every second, and a 5 m window was 300 raw rows of every series.
+  if (absl::Status st = h.Plan(at.timestamp_ms, window_ms, &tier, &sc.plan,
+                               /*whole_coarse_slots=*/!quantiles);
+      !st.ok()) {
+    return st;
+  }
   const std::vector<internal::History::Segment>* plan = &sc.plan;
+  const bool mixed = tier == 0 && std::any_of(plan->begin(), plan->end(), [](const auto& seg) {
+                       return seg.tier != 0;
+                     });
   if (quantiles && tier != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("quantiles over time need a window within the raw tier (",
@@ -202,6 +212,7 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
       raw_rows.clear();
       coarse_rows.clear();
       last_rows.clear();
+      size_t tail = 0;  // raw_rows[tail..]: the raw rows after the last coarse one
       if (tier != 0) {
         // Coarse slots do not know their last sample: take it from the
         // window's newest raw slots (one tier-1 step, see aggregate.h).
@@ -218,6 +229,7 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
         } else {
           internal::CoarseRow r = h.Coarse(seg.tier, seg.abs);
           coarse_rows.push_back({r.sum + c0, r.count + c0, r.min + c0, r.max + c0});
+          tail = raw_rows.size();
         }
       }
       if (sum.size() < len) {
@@ -228,8 +240,24 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
       internal::Acc acc{sum.data(), count.data(), mn.data(), mx.data(), last.data()};
       internal::ResetAcc(acc, len);
       internal::FoldCoarse(coarse_rows.data(), coarse_rows.size(), len, acc);
-      if (tier == 0) {
+      if (tier == 0 && !mixed) {
         internal::FoldRaw(raw_rows.data(), raw_rows.size(), len, acc);
+      } else if (tier == 0) {
+        internal::FoldRaw(raw_rows.data(), raw_rows.size(), len,
+                          {acc.sum, acc.count, acc.min, acc.max, nullptr});
+        // `last` is the window's newest sample. It is in the raw rows after
+        // the last coarse slot for any series sampled in the window's last
+        // few seconds; only a block holding a series that went quiet earlier
+        // in the window pays for a walk of all the window's raw rows.
+        internal::FoldLast(raw_rows.data() + tail, raw_rows.size() - tail, len, acc.last);
+        bool quiet = false;
+        for (size_t j = 0; j < len && !quiet; ++j) quiet = count[j] > 0 && std::isnan(last[j]);
+        if (quiet) {
+          for (int64_t a = window_start_raw; a <= r; ++a) {
+            if (h.Valid({0, a})) last_rows.push_back(h.RawRow(a) + c0);
+          }
+          internal::FoldLast(last_rows.data(), last_rows.size(), len, acc.last);
+        }
       } else {
         internal::FoldRaw(raw_rows.data(), raw_rows.size(), len,
                           {acc.sum, acc.count, acc.min, acc.max, nullptr});

@@ -326,8 +326,28 @@ int64_t History::RawSlotOf(int64_t ts_ms) const {
   return std::min(FloorDiv(ts_ms, tiers_[0].step_ms), last_raw_);
 }
 
+void History::PlanRange(uint32_t tier, int64_t lo, int64_t hi, int64_t r,
+                        std::vector<Segment>* out) const {
+  if (lo > hi) return;
+  if (tier == 0) {
+    for (int64_t a = lo; a <= hi; ++a) PlanSlot(0, a, r, out);
+    return;
+  }
+  const int64_t per = tiers_[tier].step_ms / tiers_[0].step_ms;
+  const int64_t first = -FloorDiv(-lo, per);      // first slot starting at or after lo
+  const int64_t last = FloorDiv(hi + 1, per) - 1;  // last slot ending at or before hi
+  if (first > last) {
+    PlanRange(tier - 1, lo, hi, r, out);
+    return;
+  }
+  PlanRange(tier - 1, lo, first * per - 1, r, out);
+  // PlanSlot falls back to the finer tiers for a slot not rolled up yet.
+  for (int64_t a = first; a <= last; ++a) PlanSlot(tier, a, r, out);
+  PlanRange(tier - 1, (last + 1) * per, hi, r, out);
+}
+
 absl::Status History::Plan(int64_t ts_ms, int64_t window_ms, uint32_t* tier_out,
-                           std::vector<Segment>* out) const {
+                           std::vector<Segment>* out, bool whole_coarse_slots) const {
   out->clear();
   uint32_t j = 0;
   for (; j < tiers_.size(); ++j) {
@@ -352,6 +372,10 @@ absl::Status History::Plan(int64_t ts_ms, int64_t window_ms, uint32_t* tier_out,
   const int64_t raw_per = tiers_[j].step_ms / tiers_[0].step_ms;
   const int64_t newest = FloorDiv(r, raw_per);
   const int64_t k = window_ms / tiers_[j].step_ms;
+  if (j == 0 && whole_coarse_slots && tiers_.size() > 1) {
+    PlanRange(static_cast<uint32_t>(tiers_.size() - 1), newest - k + 1, newest, r, out);
+    return absl::OkStatus();
+  }
   for (int64_t a = newest - k + 1; a <= newest; ++a) PlanSlot(j, a, r, out);
   return absl::OkStatus();
 }

@@ -1,5 +1,6 @@
 #include "nodepulse/log/log.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,6 +23,12 @@ const char* Name(LogLevel l) {
   return "info";
 }
 }  // namespace
+
+void NameThisThread(const char* name) {
+  char buf[16] = {};
+  for (size_t i = 0; i + 1 < sizeof(buf) && name[i] != '\0'; ++i) buf[i] = name[i];
+  pthread_setname_np(pthread_self(), buf);  // best effort: a name is cosmetic
+}
 
 void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }

@@ -22,13 +22,10 @@ std::string_view Find(const Labels& labels, std::string_view name, bool* present
 }
 }  // namespace
 
-std::vector<PodRollup> RollupPods(const Snapshot& at, MetricId metric, const WindowStats* window,
-                                  Stat stat) {
-  std::vector<PodRollup> out;
-  if (!at.catalog || metric >= at.catalog->by_metric.size()) return out;
-  const Catalog& cat = *at.catalog;
-  // Key on views into the catalog, which outlives this call.
-  absl::flat_hash_map<std::pair<std::string_view, std::string_view>, size_t> index;
+PodGrouping::PodGrouping(const Catalog& cat, MetricId metric) {
+  if (metric >= cat.by_metric.size()) return;
+  // Key on views into the catalog, which outlives this constructor.
+  absl::flat_hash_map<std::pair<std::string_view, std::string_view>, uint32_t> index;
   for (SeriesId id : cat.by_metric[metric]) {
     const Catalog::Series& s = cat.series[id];
     if (!s.alive || s.entity == kNodeEntity || s.entity >= cat.entities.size()) continue;
@@ -39,29 +36,75 @@ std::vector<PodRollup> RollupPods(const Snapshot& at, MetricId metric, const Win
     bool has_container = false;
     std::string_view container = Find(labels, "container", &has_container);
     if (has_container && (container.empty() || container == "POD")) continue;
-    const double v = window != nullptr ? window->Get(id, stat) : at.value(id);
-    auto [it, inserted] = index.try_emplace({ns, pod}, out.size());
+    auto [it, inserted] = index.try_emplace({ns, pod}, static_cast<uint32_t>(pods_.size()));
     if (inserted) {
       PodRollup r;
       r.namespace_name = std::string(ns);
       r.pod = std::string(pod);
       r.workload = std::string(Find(labels, "workload"));
       r.workload_kind = std::string(Find(labels, "workload_kind"));
-      out.push_back(std::move(r));
+      pods_.push_back(std::move(r));
     }
-    if (std::isnan(v)) continue;
-    out[it->second].value += v;
-    out[it->second].series++;
+    members_.push_back({id, it->second});
   }
-  // Pods whose every series was NaN have no value: drop them rather than
-  // report a 0 that was never measured.
-  out.erase(
-      std::remove_if(out.begin(), out.end(), [](const PodRollup& r) { return r.series == 0; }),
-      out.end());
-  std::sort(out.begin(), out.end(), [](const PodRollup& a, const PodRollup& b) {
-    return std::tie(a.namespace_name, a.pod) < std::tie(b.namespace_name, b.pod);
+  // Sort the pods once and renumber the members to match.
+  std::vector<uint32_t> order(pods_.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return std::tie(pods_[a].namespace_name, pods_[a].pod) <
+           std::tie(pods_[b].namespace_name, pods_[b].pod);
   });
+  std::vector<uint32_t> rank(order.size());
+  std::vector<PodRollup> sorted;
+  sorted.reserve(pods_.size());
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    rank[order[i]] = i;
+    sorted.push_back(std::move(pods_[order[i]]));
+  }
+  pods_ = std::move(sorted);
+  for (Member& m : members_) m.pod = rank[m.pod];
+}
+
+void PodGrouping::Values(const Snapshot& at, const WindowStats* window, Stat stat,
+                         std::vector<PodValue>* out) const {
+  out->assign(pods_.size(), PodValue{0, 0.0, 0});
+  for (const Member& m : members_) {
+    const double v = window != nullptr ? window->Get(m.series, stat) : at.value(m.series);
+    if (std::isnan(v)) continue;
+    PodValue& pv = (*out)[m.pod];
+    pv.value += v;
+    pv.series++;
+  }
+  // Pods whose every series was NaN have no value: left out rather than
+  // reported as a 0 that was never measured.
+  size_t n = 0;
+  for (uint32_t i = 0; i < pods_.size(); ++i) {
+    if ((*out)[i].series == 0) continue;
+    (*out)[n] = (*out)[i];
+    (*out)[n].pod = i;
+    ++n;
+  }
+  out->resize(n);
+}
+
+std::vector<PodRollup> PodGrouping::Rollup(const Snapshot& at, const WindowStats* window,
+                                           Stat stat) const {
+  std::vector<PodValue> values;
+  Values(at, window, stat, &values);
+  std::vector<PodRollup> out;
+  out.reserve(values.size());
+  for (const PodValue& v : values) {
+    out.push_back(pods_[v.pod]);
+    out.back().value = v.value;
+    out.back().series = v.series;
+  }
   return out;
+}
+
+std::vector<PodRollup> RollupPods(const Snapshot& at, MetricId metric, const WindowStats* window,
+                                  Stat stat) {
+  if (!at.catalog) return {};
+  return PodGrouping(*at.catalog, metric).Rollup(at, window, stat);
 }
 
 std::vector<WorkloadRollup> RollupWorkloads(const std::vector<PodRollup>& pods) {

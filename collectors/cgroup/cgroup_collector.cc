@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cgroup_discovery.h"
+#include "cgroup_watch.h"
 #include "cgroup_file.h"
 #include "cgroup_identity.h"
 #include "cgroup_layout.h"
@@ -55,6 +57,9 @@ namespace ci = cgroup_internal;
 // then once per kSpecRefresh (see Rescan).
 constexpr std::chrono::seconds kSpecFreshFor{10};
 constexpr std::chrono::seconds kSpecRefresh{30};
+// With a DirWatch, discovery still walks this often: a safety net should an
+// event be missed (a hierarchy mounted later, a watch limit hit mid-walk).
+constexpr std::chrono::seconds kFullWalkEvery{60};
 constexpr double kNsToS = 1e-9;
 constexpr double kUsToS = 1e-6;
 // cpuacct.stat is in USER_HZ ticks, which is 100 on every Linux ABI
@@ -182,6 +187,13 @@ class CgroupCollectorImpl final : public CgroupCollector {
         metrics_(metrics),
         pipeline_(pipeline) {
     buf_.resize(64 * 1024);
+    absl::StatusOr<ci::DirWatch> watch = ci::DirWatch::Create();
+    if (watch.ok()) {
+      watch_.emplace(*std::move(watch));
+    } else {
+      LogWarn("cgroup: ", watch.status().message(),
+              "; walking the hierarchies at every rescan instead");
+    }
   }
 
   ~CgroupCollectorImpl() override {
@@ -204,6 +216,7 @@ class CgroupCollectorImpl final : public CgroupCollector {
   void Rescan();
 
  private:
+  void RefreshCgroups();
   std::string DirOf(const std::string& base, const std::string& id) const {
     return id == "/" ? base : base + id;
   }
@@ -242,6 +255,13 @@ class CgroupCollectorImpl final : public CgroupCollector {
   // discovery until the wall clock catches up.
   std::chrono::steady_clock::time_point last_rescan_{};
   bool rescanned_ = false;
+  // Discovery walks: only when the watch saw a change (see Rescan).
+  std::optional<ci::DirWatch> watch_;
+  bool watch_warned_ = false;
+  bool walked_ = false;
+  std::chrono::steady_clock::time_point last_walk_{};
+  uint64_t walks_ = 0;           // total, reported as CollectStats::discovery_walks
+  uint64_t walks_reported_ = 0;  // part of walks_ already added to a CollectStats
   uint64_t open_errors_ = 0;  // since the last Collect()
 };
 
@@ -685,7 +705,24 @@ void CgroupCollectorImpl::Drop(Cgroup& cg) {
 void CgroupCollectorImpl::Rescan() {
   last_rescan_ = std::chrono::steady_clock::now();
   rescanned_ = true;
-  ci::Discovery found = ci::DiscoverCgroups(layout_, options_.max_depth);
+  // Walk only when a watched directory changed (DirWatch), the watch is not
+  // usable, or kFullWalkEvery passed (a safety net for a hierarchy changed
+  // in a way inotify did not report). Otherwise the set of cgroups is the
+  // one we have: removals were already seen by the reads (ENODEV).
+  const bool walk = !watch_ || !watch_->usable() || !walked_ || watch_->Changed() ||
+                    last_rescan_ - last_walk_ >= kFullWalkEvery;
+  if (!walk) {
+    RefreshCgroups();
+    return;
+  }
+  ++walks_;
+  walked_ = true;
+  last_walk_ = last_rescan_;
+  ci::Discovery found = ci::DiscoverCgroups(layout_, options_.max_depth, watch_ ? &*watch_ : nullptr);
+  if (watch_ && !watch_->usable() && !watch_warned_) {
+    watch_warned_ = true;
+    LogWarn("cgroup: ", watch_->error(), "; walking the hierarchies at every rescan instead");
+  }
   LoadDeviceNames();
   // Index of the current set by id, rebuilt here so the per-cycle path keeps
   // a plain vector.
@@ -709,12 +746,25 @@ void CgroupCollectorImpl::Rescan() {
     added.push_back(std::move(cg));
   }
   for (size_t i = 0; i < cgroups_.size(); ++i) {
-    Cgroup& cg = *cgroups_[i];
     if (!seen[i]) {
-      LogDebug("cgroup ", cg.identity.id, " no longer present; dropping");
-      cg.gone = true;
-      continue;
+      LogDebug("cgroup ", cgroups_[i]->identity.id, " no longer present; dropping");
+      cgroups_[i]->gone = true;
     }
+  }
+  RefreshCgroups();
+  for (auto& cg : cgroups_) {
+    if (cg->gone) Drop(*cg);
+  }
+  std::erase_if(cgroups_, [](const std::unique_ptr<Cgroup>& cg) { return cg->gone; });
+  for (auto& cg : added) cgroups_.push_back(std::move(cg));
+}
+
+// At every rescan, walk or not: late controller files, labels (the kubelet
+// join may have learnt the pod since) and spec files.
+void CgroupCollectorImpl::RefreshCgroups() {
+  for (auto& cgp : cgroups_) {
+    Cgroup& cg = *cgp;
+    if (cg.gone) continue;
     if (cg.reopen_rescans_left > 0) {
       --cg.reopen_rescans_left;
       OpenFiles(cg);
@@ -732,11 +782,6 @@ void CgroupCollectorImpl::Rescan() {
       cg.spec_read_at = last_rescan_;
     }
   }
-  for (auto& cg : cgroups_) {
-    if (cg->gone) Drop(*cg);
-  }
-  std::erase_if(cgroups_, [](const std::unique_ptr<Cgroup>& cg) { return cg->gone; });
-  for (auto& cg : added) cgroups_.push_back(std::move(cg));
 }
 
 absl::Status CgroupCollectorImpl::Collect(pipeline::Pipeline& pipeline, CollectStats& stats) {
@@ -760,6 +805,8 @@ absl::Status CgroupCollectorImpl::Collect(pipeline::Pipeline& pipeline, CollectS
   }
   stats.read_errors += open_errors_;
   open_errors_ = 0;
+  stats.discovery_walks += walks_ - walks_reported_;
+  walks_reported_ = walks_;
   stats.containers = cgroups_.size();
   return absl::OkStatus();
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cgroup_layout.h"
+#include "cgroup_watch.h"
 
 namespace nodepulse::collectors::cgroup_internal {
 
@@ -23,8 +24,9 @@ struct Discovery {
 // any hierarchy: "/" plus that subtree down to kKubepodsDepth, as the
 // kubelet's cAdvisor reports. Otherwise every cgroup down to max_depth. Other
 // hierarchies' mount directories met during a walk (v1 directories under a
-// cgroup2 root) are skipped.
-Discovery DiscoverCgroups(const Layout& layout, int max_depth);
+// cgroup2 root) are skipped. With `watch`, every directory whose children
+// are walked is added to it, so a later Changed() says whether to walk again.
+Discovery DiscoverCgroups(const Layout& layout, int max_depth, DirWatch* watch = nullptr);
 
 }  // namespace nodepulse::collectors::cgroup_internal
 

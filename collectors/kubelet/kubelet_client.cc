@@ -220,7 +220,10 @@ absl::Status KubeletClient::Start() {
   }
   LogInfo("kubelet client polling ", options_.url, " every ", absl::FormatDuration(options_.interval),
           options_.insecure_skip_verify ? " (TLS verification off)" : "");
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("np-kubelet");
+    Run();
+  });
   return absl::OkStatus();
 }
 

@@ -151,7 +151,7 @@ TEST(AggregateProperty, WindowsMatchNaiveReference) {
     std::vector<double> raw(series.size());
     std::vector<double> counters(series.size(), 0);
     int64_t slot = 1'700'000'000;  // seconds
-    WindowStats ws;
+    WindowStats ws, rolled;
     int checks = 0;
     for (int cycle = 0; cycle < 3 * 3600; ++cycle) {
       // Mostly 1 s apart, sometimes a pause of up to 3 minutes.
@@ -200,6 +200,20 @@ TEST(AggregateProperty, WindowsMatchNaiveReference) {
                       : e.samples[static_cast<size_t>(QuantileOf(q) * (e.samples.size() - 1))];
               ExpectSame(want, ws.Get(s.id, q), "quantile");
             }
+          }
+          if (raw_tier) {
+            // Without quantiles the same window reads its whole coarse slots
+            // rolled up (History::Plan): the same samples, so the same
+            // count/min/max/last, and sums rounded as coarse slots store them.
+            ASSERT_TRUE(agg.Compute(*snap, w, false, &rolled).ok());
+            ASSERT_EQ(rolled.tier(), 0u);
+            ExpectSame(e.count, rolled.Get(s.id, Stat::kCount), "rolled count");
+            ExpectSame(e.count > 0 ? e.min : kNaN, rolled.Get(s.id, Stat::kMin), "rolled min");
+            ExpectSame(e.count > 0 ? e.max : kNaN, rolled.Get(s.id, Stat::kMax), "rolled max");
+            ExpectSame(e.last, rolled.Get(s.id, Stat::kLast), "rolled last");
+            const double rtol = SumTolerance(e, 1);
+            ExpectNear(e.count > 0 ? e.sum : kNaN, rolled.Get(s.id, Stat::kSum), rtol,
+                       "rolled sum");
           }
           // The single-series path agrees with the batch path.
           absl::StatusOr<Summary> sum = agg.SeriesSummary(*snap, s.id, w);

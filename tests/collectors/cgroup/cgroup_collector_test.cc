@@ -121,6 +121,50 @@ TEST_F(CopiedTree, NewCgroupAppearsAtRescan) {
   EXPECT_TRUE(found);
 }
 
+// Discovery walks the hierarchies only after a directory came or went
+// (inotify), not at every rescan; nodepulse_discovery_walks_total counts them.
+TEST_F(CopiedTree, DiscoveryWalksOnlyAfterADirectoryChange) {
+  auto c = NewCgroupCollector(options_, pipeline_);
+  ASSERT_TRUE(c.ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_, 1000 * (i + 1)).ok());
+  EXPECT_EQ(stats_.discovery_walks, 1u) << "rescans without a change walked";
+
+  // A file is not a cgroup: no walk.
+  const std::string pod = "/kubepods/burstable/pod8a3e5b7c-1d2f-4a6b-8c9d-0e1f2a3b4c02";
+  Write("memory" + pod + "/notes.txt", "x\n");
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_, 5000).ok());
+  EXPECT_EQ(stats_.discovery_walks, 1u);
+
+  // A new container directory: found at the next rescan, by one walk.
+  const std::string id = pod + "/fedcba";
+  fs::create_directory(root_ + "/sys/fs/cgroup/memory" + id);
+  Write("memory" + id + "/memory.stat", "total_rss 1234\n");
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_, 6000).ok());
+  EXPECT_EQ(testing::Value(*pipeline_.snapshot(), "container_memory_rss", id), 1234);
+  EXPECT_EQ(stats_.discovery_walks, 2u);
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_, 7000).ok());
+  EXPECT_EQ(stats_.discovery_walks, 2u);
+
+  // A new pod directory, then a container in it: the pod's directory is
+  // watched by the walk that found it although it had no children then.
+  const std::string pod2 = "/kubepods/besteffort/pod11111111-2222-3333-4444-555555555555";
+  fs::create_directory(root_ + "/sys/fs/cgroup/memory" + pod2);
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_, 8000).ok());
+  EXPECT_EQ(stats_.discovery_walks, 3u);
+  fs::create_directory(root_ + "/sys/fs/cgroup/memory" + pod2 + "/c1");
+  Write("memory" + pod2 + "/c1/memory.stat", "total_rss 8192\n");
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_, 9000).ok());
+  EXPECT_EQ(testing::Value(*pipeline_.snapshot(), "container_memory_rss", pod2 + "/c1"), 8192);
+  EXPECT_EQ(stats_.discovery_walks, 4u);
+
+  // Removal: dropped, and one more walk.
+  fs::remove_all(root_ + "/sys/fs/cgroup/memory" + id);
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_, 10000).ok());
+  EXPECT_THAT(testing::EntityIds(*pipeline_.snapshot()), Not(Contains(id)));
+  EXPECT_EQ(stats_.discovery_walks, 5u);
+  EXPECT_EQ(stats_.read_errors, 0u);
+}
+
 TEST_F(CopiedTree, MalformedFileCountsParseErrorAndCycleGoesOn) {
   Write(std::string("memory") + kApp + "/memory.usage_in_bytes", "garbage\n");
   Write(std::string("cpu") + kApp + "/cpu.stat", "nr_periods 7\nnr_throttled");

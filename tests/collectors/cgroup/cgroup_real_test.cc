@@ -278,5 +278,51 @@ TEST_F(RealCgroupTest, BusyAndMemoryProcessesThenRemoval) {
   EXPECT_EQ(stats.read_errors, read_errors_before);
 }
 
+// The kernel's cgroupfs raises inotify events for mkdir/rmdir, so a cgroup
+// created after start is found at the next rescan without walking the
+// hierarchies at every rescan (cgroup_watch.h).
+TEST_F(RealCgroupTest, LateCgroupIsFoundThroughTheWatch) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to create cgroups (euid " << geteuid() << ")";
+  if (!Exists(absl::StrCat(kRoot, "/memory/cgroup.procs"))) {
+    GTEST_SKIP() << "v1 memory controller not mounted at " << kRoot << "/memory (pure v2 host?)";
+  }
+  std::random_device rd;
+  const std::string parent = absl::StrCat("/nodepulse-test-watch-", rd() % 100000000);
+  ASSERT_TRUE(cgroups_.Mkdir(absl::StrCat(kRoot, "/memory", parent))) << strerror(errno);
+
+  pipeline::Pipeline pipeline{pipeline::Options{}};
+  CgroupOptions options;
+  options.cgroup_root = kRoot;
+  options.proc_root = "/proc";
+  options.max_depth = 2;
+  options.rescan_interval = absl::ZeroDuration();  // a rescan every cycle
+  auto collector = NewCgroupCollector(options, pipeline);
+  ASSERT_TRUE(collector.ok()) << collector.status();
+  CollectStats stats;
+  ASSERT_TRUE(testing::Cycle(pipeline, **collector, stats, 1000).ok());
+  const uint64_t walks = stats.discovery_walks;
+  EXPECT_GE(walks, 1u);
+  auto has = [&](const std::string& id) {
+    for (const auto& [entity, ident] : (*collector)->Identities()) {
+      if (ident.id == id) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(has(parent));
+
+  const std::string late = parent + "/late";
+  ASSERT_TRUE(cgroups_.Mkdir(absl::StrCat(kRoot, "/memory", late))) << strerror(errno);
+  ASSERT_TRUE(testing::Cycle(pipeline, **collector, stats, 2000).ok());
+  EXPECT_TRUE(has(late)) << "a cgroup made after start was not found at the next rescan";
+  // Other cgroups on this shared machine may come and go too: at least ours.
+  EXPECT_GT(stats.discovery_walks, walks);
+  EXPECT_GE(testing::Value(*pipeline.snapshot(), "container_memory_usage_bytes", late), 0);
+
+  ASSERT_TRUE(cgroups_.Rmdir(absl::StrCat(kRoot, "/memory", late)));
+  ASSERT_TRUE(testing::Cycle(pipeline, **collector, stats, 3000).ok());
+  EXPECT_FALSE(has(late));
+  EXPECT_EQ(stats.read_errors, 0u);
+}
+
 }  // namespace
 }  // namespace nodepulse::collectors

@@ -24,6 +24,7 @@ struct CollectStats {
   uint64_t read_errors = 0;   // open/pread failures other than "cgroup gone"
   uint64_t parse_errors = 0;  // malformed kernel file contents
   uint64_t containers = 0;    // entities currently tracked (gauge)
+  uint64_t discovery_walks = 0;  // walks of the cgroup hierarchies (counter)
 };
 
 class Collector {

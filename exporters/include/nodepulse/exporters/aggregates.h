@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "nodepulse/exporters/http_server.h"
@@ -77,18 +78,13 @@ struct WorkloadAggregate {
   pipeline::Summary pods;  // one sample per pod
 };
 
-struct PodAggregate {
-  std::string namespace_name, pod, workload, workload_kind, metric;
-  int64_t window_ms = 0;
-  double value = 0;
-};
-
 struct AggregatesView {
   int64_t timestamp_ms = 0;  // newest sample the view covers
   uint64_t cycle = 0;
   std::vector<WorkloadAggregate> workloads;
-  std::vector<PodAggregate> pods;
-  std::string exposition;  // Prometheus text of every pre-aggregated series
+  // Prometheus text of every pre-aggregated series; the per-pod values are
+  // only here (the API serves workloads).
+  std::string exposition;
 };
 
 class AggregatesEngine {
@@ -110,9 +106,25 @@ class AggregatesEngine {
 
  private:
   void Run();
+  // Pod grouping of `metric`'s series and each pod's label text, built once
+  // per catalog (Update's thread only).
+  struct Grouped {
+    pipeline::PodGrouping grouping;
+    std::vector<std::string> label_text;  // `{namespace="..",pod=".."} ` of pod i
+  };
+  const Grouped& Grouping(const pipeline::Catalog& cat, pipeline::MetricId metric);
+  // node_hash_map: workload keys are views into the owners found, which
+  // must not move when the map grows.
+  using OwnerCache = absl::node_hash_map<std::pair<absl::string_view, absl::string_view>,
+                                         std::optional<PodOwnerInfo>>;
+  const PodOwnerInfo* OwnerOf(OwnerCache& cache, const pipeline::PodRollup& pod) const;
+
   AggregatesOptions options_;
   pipeline::Aggregator aggregator_;
   std::vector<pipeline::WindowStats> stats_;  // one per window, reused
+  std::shared_ptr<const pipeline::Catalog> grouped_catalog_;
+  std::vector<std::unique_ptr<Grouped>> groupings_;  // by MetricId
+  std::vector<pipeline::PodGrouping::PodValue> pod_values_, den_values_;  // reused
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

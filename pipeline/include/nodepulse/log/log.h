@@ -25,6 +25,10 @@ bool LogEnabled(LogLevel level);
 absl::StatusOr<LogLevel> ParseLogLevel(std::string_view text);
 void LogLine(LogLevel level, std::string_view message);
 
+// Names the calling thread ("np-collect", ...; the kernel keeps 15 bytes) so
+// an SRE's `top -H`, perf and /proc/PID/task/*/comm tell the threads apart.
+void NameThisThread(const char* name);
+
 namespace log_internal {
 // Debian's abseil is built with its own absl::string_view (not an alias of
 // std::string_view), so StrCat cannot take std::string_view directly.

@@ -15,7 +15,10 @@
 // default tiers). It holds the newest W/step slots of that
 // tier; the newest is still filling and is read from finer tiers, so a
 // window covers more than W - step and at most W of samples (exactly W on
-// the raw tier). avg/min/max/sum/count are exact over the samples covered.
+// the raw tier). avg/min/max/sum/count are exact over the samples covered
+// (sums of rolled-up slots are rounded once, as the slots store them; a
+// raw-tier window computed without quantiles reads its whole rolled-up slots
+// that way too, for a fraction of the rows).
 // `last` is the newest sample in the window; for windows on a rolled-up
 // tier, the newest within the window's final tier-1 step (30 s), since
 // rolled-up slots keep no order. Quantiles over
