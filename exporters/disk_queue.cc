@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -460,7 +461,7 @@ absl::Status DiskQueue::Append(absl::string_view payload, uint32_t samples) {
     next_index_ += samples;
     appended_ += samples;
   }
-  data_cv_.SignalAll();
+  data_bell_.Ring();
   return SyncIfDue(options_.fsync_interval <= absl::ZeroDuration());
 }
 
@@ -671,19 +672,28 @@ absl::Status DiskQueue::Commit(size_t consumer, const QueueBatch& batch) {
   return st;
 }
 
-bool DiskQueue::WaitForData(size_t consumer, absl::Time deadline) {
-  pipeline::MutexLock lock(&mu_);
+bool DiskQueue::WaitForData(size_t consumer, absl::Duration timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
   for (;;) {
-    if (shutdown_) return consumers_[consumer].index < next_index_;
-    if (consumers_[consumer].index < next_index_) return true;
-    if (lock.WaitWithDeadline(&data_cv_, deadline)) return consumers_[consumer].index < next_index_;
+    const uint64_t seen = data_bell_.Epoch();
+    {
+      pipeline::MutexLock lock(&mu_);
+      if (consumers_[consumer].index < next_index_) return true;
+      if (shutdown_) return false;
+    }
+    if (!data_bell_.WaitUntil(seen, deadline)) {
+      pipeline::MutexLock lock(&mu_);
+      return consumers_[consumer].index < next_index_;
+    }
   }
 }
 
 void DiskQueue::Shutdown() {
-  pipeline::MutexLock lock(&mu_);
-  shutdown_ = true;
-  data_cv_.SignalAll();
+  {
+    pipeline::MutexLock lock(&mu_);
+    shutdown_ = true;
+  }
+  data_bell_.Ring();
 }
 
 DiskQueue::ConsumerStats DiskQueue::consumer_stats(size_t consumer) const {

@@ -52,6 +52,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "doorbell.h"
 
 namespace nodepulse::exporters {
 
@@ -124,9 +125,10 @@ class DiskQueue {
   // then deletes segments no consumer needs any more.
   absl::Status Commit(size_t consumer, const QueueBatch& batch);
 
-  // Blocks until `consumer` has something to read, Shutdown(), or deadline.
-  // Returns true if there is something to read.
-  bool WaitForData(size_t consumer, absl::Time deadline);
+  // Blocks until `consumer` has something to read, Shutdown(), or `timeout`
+  // (on CLOCK_MONOTONIC: a wall-clock step does not stretch it). Returns
+  // true if there is something to read.
+  bool WaitForData(size_t consumer, absl::Duration timeout);
   // Wakes every waiter for good.
   void Shutdown();
 
@@ -201,7 +203,7 @@ class DiskQueue {
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;  // of the next head segment
   std::vector<ReaderFile> readers_;  // by consumer; sized once in Open()
-  absl::CondVar data_cv_;
+  Doorbell data_bell_;  // rung by Append() and Shutdown()
 };
 
 }  // namespace nodepulse::exporters

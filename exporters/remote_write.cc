@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "disk_queue.h"
+#include "doorbell.h"
 #include "nodepulse/log/log.h"
 #include "nodepulse/pipeline/mutex.h"
 #include "prometheus/counter.h"
@@ -102,7 +104,7 @@ class RemoteWriter::Impl {
   std::deque<std::shared_ptr<const pipeline::Snapshot>> handoff_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
-  absl::CondVar handoff_cv_;
+  Doorbell handoff_bell_;  // rung by Notify() and Stop(); see doorbell.h
 
   std::atomic<bool> writer_done_{false};
   std::atomic<bool> abort_{false};  // read by curl's progress callback
@@ -121,7 +123,7 @@ class RemoteWriter::Impl {
 
   absl::Mutex done_mu_;
   size_t senders_done_ ABSL_GUARDED_BY(done_mu_) = 0;
-  absl::CondVar done_cv_;
+  Doorbell done_bell_;  // rung as each sender ends
 
   std::atomic<uint64_t> snapshots_enqueued_{0}, samples_enqueued_{0}, snapshots_dropped_{0};
   std::atomic<uint64_t> handoff_dropped_samples_{0};
@@ -205,7 +207,7 @@ void RemoteWriter::Impl::OnSnapshot(std::shared_ptr<const pipeline::Snapshot> sn
     }
     handoff_.push_back(std::move(snapshot));
   }
-  handoff_cv_.Signal();
+  handoff_bell_.Ring();
   if (evicted != nullptr) {
     // Only when the writer has been stuck for max_pending_snapshots cycles.
     snapshots_dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -220,9 +222,15 @@ void RemoteWriter::Impl::WriterLoop() {
   std::deque<std::shared_ptr<const pipeline::Snapshot>> batch;
   for (;;) {
     bool stop;
+    const uint64_t seen = handoff_bell_.Epoch();
+    bool idle;
     {
       pipeline::MutexLock lock(&mu_);
-      if (handoff_.empty() && !stopping_) lock.WaitWithTimeout(&handoff_cv_, tick);
+      idle = handoff_.empty() && !stopping_;
+    }
+    if (idle) handoff_bell_.WaitFor(seen, tick);  // tick: the due fsync below
+    {
+      pipeline::MutexLock lock(&mu_);
       batch.swap(handoff_);
       stop = stopping_;
     }
@@ -289,9 +297,11 @@ void RemoteWriter::Impl::SenderLoop(size_t i) {
   } catch (...) {
     LogError("remote_write ", senders_[i]->url, ": sender stopped by an unknown exception");
   }
-  pipeline::MutexLock lock(&done_mu_);
-  ++senders_done_;
-  done_cv_.SignalAll();
+  {
+    pipeline::MutexLock lock(&done_mu_);
+    ++senders_done_;
+  }
+  done_bell_.Ring();
 }
 
 void RemoteWriter::Impl::Send(size_t i) {
@@ -303,7 +313,7 @@ void RemoteWriter::Impl::Send(size_t i) {
   bool down = false;
   std::map<int, bool> rejected_logged;
   while (!abort_.load()) {
-    if (!queue_->WaitForData(i, absl::Now() + absl::Milliseconds(100))) {
+    if (!queue_->WaitForData(i, absl::Milliseconds(100))) {
       // Drained: Stop() has flushed the writer and nothing is left for us.
       if (writer_done_.load()) return;
       continue;
@@ -385,21 +395,25 @@ void RemoteWriter::Impl::Send(size_t i) {
 }
 
 void RemoteWriter::Impl::Stop(absl::Duration drain_deadline) {
-  const absl::Time deadline = absl::Now() + drain_deadline;
+  // CLOCK_MONOTONIC: a wall-clock step must not cut or stretch the drain.
+  const auto deadline =
+      std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(drain_deadline);
   {
     pipeline::MutexLock lock(&mu_);
     if (stopped_) return;
     stopped_ = true;
     stopping_ = true;
   }
-  handoff_cv_.SignalAll();
+  handoff_bell_.Ring();
   if (writer_.joinable()) writer_.join();
   writer_done_.store(true);
-  {
-    pipeline::MutexLock lock(&done_mu_);
-    while (senders_done_ < senders_.size()) {
-      if (lock.WaitWithDeadline(&done_cv_, deadline)) break;
+  for (;;) {
+    const uint64_t seen = done_bell_.Epoch();
+    {
+      pipeline::MutexLock lock(&done_mu_);
+      if (senders_done_ >= senders_.size()) break;
     }
+    if (!done_bell_.WaitUntil(seen, deadline)) break;
   }
   abort_.store(true);
   {
