@@ -296,6 +296,9 @@ void Agent::RunCycle() {
 
 namespace {
 constexpr uint64_t kWarmTrimCycle = 30;
+// Trims are at least this many cycles apart; a trim for shrinkage is
+// followed by one more this many cycles later (see MaybeTrimHeap).
+constexpr uint64_t kTrimGapCycles = 16;
 }  // namespace
 
 void Agent::MaybeTrimHeap(const pipeline::Pipeline::Stats& st) {
@@ -307,14 +310,26 @@ void Agent::MaybeTrimHeap(const pipeline::Pipeline::Stats& st) {
   // fell by 5% from its high-water mark or the pipeline gave ring blocks
   // back, and at most once per 16 cycles. Once, too, after start-up (the
   // first discovery and kubelet merge leave the most garbage behind).
+  //
+  // Such a trim runs right after EndCycle, while the other threads still
+  // hold the previous snapshot and its catalog (the aggregates engine until
+  // its next update, the health tracker for up to its 5 s period, pooled
+  // snapshots, the cached /metrics text): what they free afterwards was
+  // left resident, since nothing shrinks any more to trigger another trim.
+  // Seen in a churn run: with the rings and the pipeline's bytes already
+  // back, a malloc_trim from gdb still returned 8 MB. So every trim for
+  // shrinkage is followed by one more, kTrimGapCycles later, when those
+  // holders have moved on.
   series_high_ = std::max(series_high_, st.series_live);
   const uint64_t cycle = cycles_.load();
   const bool shrank = st.series_live + st.series_live / 20 < series_high_ ||
                       st.history_blocks_released != blocks_released_seen_ ||
                       (last_trim_cycle_ == 0 && cycle >= kWarmTrimCycle);
-  if (!shrank || cycle < last_trim_cycle_ + 16) return;
+  const bool follow_up = follow_up_trim_cycle_ != 0 && cycle >= follow_up_trim_cycle_;
+  if (!(shrank || follow_up) || cycle < last_trim_cycle_ + kTrimGapCycles) return;
   malloc_trim(0);
   last_trim_cycle_ = cycle;
+  follow_up_trim_cycle_ = shrank ? cycle + kTrimGapCycles : 0;
   series_high_ = st.series_live;
   blocks_released_seen_ = st.history_blocks_released;
 }

@@ -84,6 +84,7 @@ class Agent {
   uint64_t series_high_ = 0;
   uint64_t blocks_released_seen_ = 0;
   uint64_t last_trim_cycle_ = 0;
+  uint64_t follow_up_trim_cycle_ = 0;  // 0: none due
 };
 
 }  // namespace nodepulse::agent

@@ -66,8 +66,12 @@ int main(int argc, char** argv) {
   // The rings grow in whole blocks, each growth re-laying them into a larger
   // allocation. With glibc's dynamic mmap threshold, the freed old layouts
   // stay in the heap and RSS ends up far above the live ring bytes. A fixed
-  // threshold keeps every large block mmap'ed, so freeing returns it to the OS
-  // and RSS tracks nodepulse_pipeline_bytes.
+  // threshold keeps large blocks mmap'ed, so freeing returns them to the OS
+  // and RSS tracks nodepulse_pipeline_bytes. Not every one: glibc mmaps only
+  // when the top of the heap cannot serve the request, and takes a free heap
+  // chunk that fits first (churn test: malloc_info showed the 1.1 MB raw ring
+  // mmap'ed before, in a hole the churn left after) - which is why the
+  // pipeline maps its ring arrays itself (internal/history.h AllocateArray).
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
   // Free space at the top of the heap beyond 1 MiB goes back at once: with
   // 4 MiB, RSS after container churn floated up to 4 MB above what the

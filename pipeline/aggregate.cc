@@ -160,10 +160,19 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
   out->timestamp_ms_ = at.timestamp_ms;
   out->tier_ = tier;
   out->quantiles_ = quantiles;
-  // assign() keeps capacity: a reused WindowStats allocates nothing.
-  for (auto* v : {&out->sum_, &out->min_, &out->max_, &out->last_}) v->assign(n, kNaN);
-  out->count_.assign(n, 0.0);
-  for (auto& q : out->q_) q.assign(quantiles ? n : 0, kNaN);
+  // assign() keeps capacity: a reused WindowStats allocates nothing. But n
+  // follows the pipeline's id space, which grows with container churn and
+  // is cut back afterwards (Pipeline::ReleaseEmptyBlocks): a capacity far
+  // above n is the churn's peak, kept resident for good (measured: ~0.86 MB
+  // over the aggregates engine's and the health reporter's WindowStats after
+  // 200-cgroup churn on a 20 MB agent), so it is given back.
+  auto fit = [](std::vector<double>& v, size_t want, double fill) {
+    v.assign(want, fill);
+    if (v.capacity() > 2 * want + 1024) v.shrink_to_fit();
+  };
+  for (auto* v : {&out->sum_, &out->min_, &out->max_, &out->last_}) fit(*v, n, kNaN);
+  fit(out->count_, n, 0.0);
+  for (auto& q : out->q_) fit(q, quantiles ? n : 0, kNaN);
   if (!at.catalog) return absl::OkStatus();
   const Catalog& cat = *at.catalog;
 
@@ -212,7 +221,6 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
       raw_rows.clear();
       coarse_rows.clear();
       last_rows.clear();
-      size_t tail = 0;  // raw_rows[tail..]: the raw rows after the last coarse one
       if (tier != 0) {
         // Coarse slots do not know their last sample: take it from the
         // window's newest raw slots (one tier-1 step, see aggregate.h).
@@ -229,13 +237,23 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
         } else {
           internal::CoarseRow r = h.Coarse(seg.tier, seg.abs);
           coarse_rows.push_back({r.sum + c0, r.count + c0, r.min + c0, r.max + c0});
-          tail = raw_rows.size();
         }
       }
       if (sum.size() < len) {
         for (auto* v : {&sum, &count, &mn, &mx, &last}) v->resize(len);
         owner.resize(len);
         gen.resize(len);
+      } else if (c0 == 0 && sum.size() > 2 * len + 1024) {
+        // The read budget follows the rings' width, which shrinks back after
+        // churn: so does the scratch sized by it.
+        for (auto* v : {&sum, &count, &mn, &mx, &last}) {
+          v->resize(len);
+          v->shrink_to_fit();
+        }
+        owner.resize(len);
+        owner.shrink_to_fit();
+        gen.resize(len);
+        gen.shrink_to_fit();
       }
       internal::Acc acc{sum.data(), count.data(), mn.data(), mx.data(), last.data()};
       internal::ResetAcc(acc, len);
@@ -245,14 +263,19 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
       } else if (tier == 0) {
         internal::FoldRaw(raw_rows.data(), raw_rows.size(), len,
                           {acc.sum, acc.count, acc.min, acc.max, nullptr});
-        // `last` is the window's newest sample. It is in the raw rows after
-        // the last coarse slot for any series sampled in the window's last
-        // few seconds; only a block holding a series that went quiet earlier
-        // in the window pays for a walk of all the window's raw rows.
-        internal::FoldLast(raw_rows.data() + tail, raw_rows.size() - tail, len, acc.last);
+        // `last` is the window's newest sample: for any series sampled in
+        // the window's final tier-1 step it is in those raw rows (the raw
+        // ring holds them, rolled up or not). Only a block holding a series
+        // that went quiet earlier in the window pays for a walk of all the
+        // window's raw rows.
+        for (int64_t a = last_from; a <= r; ++a) {
+          if (h.Valid({0, a})) last_rows.push_back(h.RawRow(a) + c0);
+        }
+        internal::FoldLast(last_rows.data(), last_rows.size(), len, acc.last);
         bool quiet = false;
         for (size_t j = 0; j < len && !quiet; ++j) quiet = count[j] > 0 && std::isnan(last[j]);
         if (quiet) {
+          last_rows.clear();
           for (int64_t a = window_start_raw; a <= r; ++a) {
             if (h.Valid({0, a})) last_rows.push_back(h.RawRow(a) + c0);
           }

@@ -1,5 +1,7 @@
 #include "internal/history.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +13,28 @@
 #include "absl/strings/str_cat.h"
 
 namespace nodepulse::pipeline::internal {
+
+namespace {
+constexpr size_t kMapAtLeast = size_t{1} << 20;
+}  // namespace
+
+void* AllocateArray(size_t bytes) {
+  if (bytes >= kMapAtLeast) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return p;
+  }
+  return ::operator new(bytes, std::align_val_t(64));
+}
+
+void FreeArray(void* p, size_t bytes) {
+  if (p == nullptr) return;
+  if (bytes >= kMapAtLeast) {
+    ::munmap(p, bytes);
+  } else {
+    ::operator delete(p, std::align_val_t(64));
+  }
+}
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -76,7 +100,7 @@ void History::AddBlock(SeriesId first, bool counter) {
     }
   }
   DoubleArray prev(cap, kNaN);
-  if (old_cap > 0) std::memcpy(prev.data(), prev_value_.data(), old_cap * sizeof(double));
+  std::copy_n(prev_value_.data(), old_cap, prev.data());
   prev_value_ = std::move(prev);
   // reserve() first so each vector holds exactly `cap` (bytes() is exact).
   live_col_.reserve(cap);

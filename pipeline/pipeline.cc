@@ -330,7 +330,11 @@ void Pipeline::RemoveEntity(EntityId entity) {
   m.series_of_entity[entity].clear();
   for (SeriesId s : owned) Release(s);
   m.catalog.entities[entity].alive = false;
-  m.catalog.entities[entity].labels.clear();
+  // swap, not clear(): clear() keeps the vector's buffer, and entities are
+  // only reused, never cut, so after container churn every dead entity kept
+  // its ~6 labels' worth of buffer (heaptrack: +73 KB after 200 churned
+  // cgroups, counted twice in catalog_bytes).
+  Labels().swap(m.catalog.entities[entity].labels);
   m.entity_rendered[entity].reset();
   m.free_entities.push_back(entity);
   --m.live_entities;
@@ -383,7 +387,7 @@ void Pipeline::Release(SeriesId id) {
     owned.erase(std::remove(owned.begin(), owned.end(), id), owned.end());
   }
   s.alive = false;
-  s.extra.clear();
+  Labels().swap(s.extra);  // not clear(): a free id must not keep the buffer
   s.rendered.reset();
   row_[id] = kNaN;
   m.last_seen[id] = kNaN;

@@ -6,15 +6,15 @@
 //
 // Memory: after the churn the pipeline gives back ring blocks that stayed
 // empty for 32 cycles and cuts its id space back (pipeline.h), and the agent
-// trims the heap (Agent::MaybeTrimHeap). Asserted: the rings are exactly
-// their pre-churn size, the pipeline's bytes within 10% of theirs, and RSS
-// no higher than 10% above its high-water mark after the first round (no
-// leak from round to round). Issue #8 asks for RSS within 10% of its
-// pre-churn value: the test waits up to 60 s for that
-// (NODEPULSE_CHURN_SETTLE_SECONDS: until the rings are back, plus the trim)
-// and reports the ratio, but does not
-// assert it - measured +10.7% to +11.0% on a 20 MB agent (about 2 MB of
-// heap stays resident: RssAnon is reported), so it would fail.
+// trims the heap (Agent::MaybeTrimHeap), then trims once more 16 cycles
+// later, when the other threads have dropped the pre-release snapshot.
+// Asserted: the rings are exactly their pre-churn size, the pipeline's
+// bytes within 10% of theirs, RSS no higher than 10% above its high-water
+// mark after the first round (no leak from round to round), and, as issue
+// #8 asks, RSS within 10% of its pre-churn value, its file-backed pages
+// counted at their pre-churn size (see the assertion; the residual is heap,
+// RssAnon). Not under sanitizers (see below). The test waits up to 60 s for
+// the rings (NODEPULSE_CHURN_SETTLE_SECONDS), then for the follow-up trim.
 //
 // NODEPULSE_CHURN_SECONDS (default 60) sets the length; the README's figures
 // come from NODEPULSE_CHURN_SECONDS=180. NODEPULSE_CHURN_CGROUPS (default
@@ -111,7 +111,10 @@ TEST(Churn, RealCgroupsComeAndGoWhileCollectedAndScraped) {
            history_bytes0 * 1.10;
   }, settle_limit * 1000, 500);
   const double settle_seconds = MonoNow() - settle_start;
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // the heap trim that follows
+  // The trim that the ring release triggers comes in that same cycle; its
+  // follow-up 16 cycles later (Agent::MaybeTrimHeap) returns what the other
+  // threads freed since. 20 s covers it at --interval=1s.
+  std::this_thread::sleep_for(std::chrono::seconds(20));
   const double rss1 = RssBytes(pid);
   const double anon1 = RssBytes(pid, "RssAnon");
   m = agent.Metrics();
@@ -149,6 +152,7 @@ TEST(Churn, RealCgroupsComeAndGoWhileCollectedAndScraped) {
   Figure("churn_rss_anon_before_bytes", anon0);
   Figure("churn_rss_anon_after_bytes", anon1);
   Figure("churn_rss_anon_change_vs_before_ratio", anon1 / anon0 - 1);
+  Figure("churn_rss_anon_growth_vs_rss_before_ratio", (anon1 - anon0) / rss0);
   Figure("churn_rss_after_first_round_bytes", rss_first_round);
   Figure("churn_rss_change_vs_before_ratio", rss1 / rss0 - 1);
   Figure("churn_rss_change_vs_first_round_ratio", rss1 / rss_first_round - 1);
@@ -185,6 +189,15 @@ TEST(Churn, RealCgroupsComeAndGoWhileCollectedAndScraped) {
   if (!kSanitized) {
     EXPECT_LE(rss1, rss_first_round * 1.10) << "RSS kept growing after the first round: a leak (before "
                                             << rss0 << ", when drained " << rss_drained << ")";
+    // Issue #8: back within 10% of the pre-churn RSS once the churn is over.
+    // The file-backed part (the binary's and libraries' pages, about 15 of
+    // 20 MB) is counted at its pre-churn size: the kernel maps and evicts it
+    // with the machine's page-cache pressure, not with anything the agent
+    // holds (seen with other jobs running: 15 MB -> 2.6 MB within one run,
+    // and 5 MB in a whole run). What churn can leave behind is RssAnon.
+    EXPECT_LE(rss0 + (anon1 - anon0), rss0 * 1.10)
+        << "RSS not back after the churn: RssAnon " << anon0 << " -> " << anon1 << " (VmRSS "
+        << rss0 << " -> " << rss1 << ", when drained " << rss_drained << ")";
   }
   EXPECT_LE(fds1, fds0) << "fd leak";
   // Cycles go on through the churn; a cycle that opens 200 new cgroups' files
