@@ -258,7 +258,6 @@ class CgroupCollectorImpl final : public CgroupCollector {
   // Discovery walks: only when the watch saw a change (see Rescan).
   std::optional<ci::DirWatch> watch_;
   bool watch_warned_ = false;
-  bool walked_ = false;
   std::chrono::steady_clock::time_point last_walk_{};
   uint64_t walks_ = 0;           // total, reported as CollectStats::discovery_walks
   uint64_t walks_reported_ = 0;  // part of walks_ already added to a CollectStats
@@ -709,14 +708,13 @@ void CgroupCollectorImpl::Rescan() {
   // usable, or kFullWalkEvery passed (a safety net for a hierarchy changed
   // in a way inotify did not report). Otherwise the set of cgroups is the
   // one we have: removals were already seen by the reads (ENODEV).
-  const bool walk = !watch_ || !watch_->usable() || !walked_ || watch_->Changed() ||
+  const bool walk = !watch_ || !watch_->usable() || walks_ == 0 || watch_->Changed() ||
                     last_rescan_ - last_walk_ >= kFullWalkEvery;
   if (!walk) {
     RefreshCgroups();
     return;
   }
   ++walks_;
-  walked_ = true;
   last_walk_ = last_rescan_;
   ci::Discovery found = ci::DiscoverCgroups(layout_, options_.max_depth, watch_ ? &*watch_ : nullptr);
   if (watch_ && !watch_->usable() && !watch_warned_) {

@@ -22,10 +22,7 @@ bool DirWatch::Add(const std::string& dir) {
   // IN_ONLYDIR: a path that is no longer a directory is not watched.
   // IN_MOVED_*: a rename is a create/remove to discovery.
   const uint32_t mask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ONLYDIR;
-  if (::inotify_add_watch(fd_.get(), dir.c_str(), mask) >= 0) {
-    ++added_;
-    return true;
-  }
+  if (::inotify_add_watch(fd_.get(), dir.c_str(), mask) >= 0) return true;
   const int err = errno;
   // Gone while walking: nothing to watch, and its removal is an event on
   // the parent anyway.

@@ -12,7 +12,6 @@
 #ifndef NODEPULSE_COLLECTORS_CGROUP_CGROUP_WATCH_H_
 #define NODEPULSE_COLLECTORS_CGROUP_CGROUP_WATCH_H_
 
-#include <cstddef>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -37,7 +36,6 @@ class DirWatch {
   bool Changed();
 
   bool usable() const { return usable_; }
-  size_t watches_added() const { return added_; }
   // Why the watch became unusable ("" while usable).
   const std::string& error() const { return error_; }
 
@@ -45,7 +43,6 @@ class DirWatch {
   explicit DirWatch(Fd fd) : fd_(std::move(fd)) {}
   Fd fd_;
   bool usable_ = true;
-  size_t added_ = 0;
   std::string error_;
 };
 
