@@ -221,7 +221,7 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
       raw_rows.clear();
       coarse_rows.clear();
       last_rows.clear();
-      if (tier != 0) {
+      if (tier != 0 || mixed) {
         // Coarse slots do not know their last sample: take it from the
         // window's newest raw slots (one tier-1 step, see aggregate.h).
         for (int64_t a = last_from; a <= r; ++a) {
@@ -260,18 +260,17 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
       internal::FoldCoarse(coarse_rows.data(), coarse_rows.size(), len, acc);
       if (tier == 0 && !mixed) {
         internal::FoldRaw(raw_rows.data(), raw_rows.size(), len, acc);
-      } else if (tier == 0) {
+      } else {
         internal::FoldRaw(raw_rows.data(), raw_rows.size(), len,
                           {acc.sum, acc.count, acc.min, acc.max, nullptr});
-        // `last` is the window's newest sample: for any series sampled in
-        // the window's final tier-1 step it is in those raw rows (the raw
-        // ring holds them, rolled up or not). Only a block holding a series
-        // that went quiet earlier in the window pays for a walk of all the
-        // window's raw rows.
-        for (int64_t a = last_from; a <= r; ++a) {
-          if (h.Valid({0, a})) last_rows.push_back(h.RawRow(a) + c0);
-        }
         internal::FoldLast(last_rows.data(), last_rows.size(), len, acc.last);
+      }
+      if (mixed) {
+        // A raw-tier window keeps its exact `last`: for any series sampled
+        // in the final tier-1 step it came from those raw rows (the raw ring
+        // holds them, rolled up or not). Only a block holding a series that
+        // went quiet earlier in the window pays for a walk of all the
+        // window's raw rows.
         bool quiet = false;
         for (size_t j = 0; j < len && !quiet; ++j) quiet = count[j] > 0 && std::isnan(last[j]);
         if (quiet) {
@@ -281,10 +280,6 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
           }
           internal::FoldLast(last_rows.data(), last_rows.size(), len, acc.last);
         }
-      } else {
-        internal::FoldRaw(raw_rows.data(), raw_rows.size(), len,
-                          {acc.sum, acc.count, acc.min, acc.max, nullptr});
-        internal::FoldLast(last_rows.data(), last_rows.size(), len, acc.last);
       }
       if (quantiles) {
         // Transposed copy (column-major) so each column sorts in place after
