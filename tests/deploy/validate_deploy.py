@@ -108,6 +108,7 @@ KNOWN = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PodMonitor"),
     ("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication"),
     ("kustomize.config.k8s.io/v1beta1", "Kustomization"),
+    ("kustomize.config.k8s.io/v1alpha1", "Component"),
 }
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 AGGREGATES_URL_RE = re.compile(
@@ -177,7 +178,7 @@ def check_object(e, where, doc, patch=False):
     where = f"{where} {kind}/{get(doc, 'metadata.name', '?')}"
     if not e.check((api, kind) in KNOWN, where, f"unexpected apiVersion/kind {api}/{kind}"):
         return
-    if kind == "Kustomization":
+    if kind in ("Kustomization", "Component"):
         return
     name = get(doc, "metadata.name")
     e.check(isinstance(name, str) and NAME_RE.match(name or ""), where, "metadata.name must be a DNS-1123 name")
@@ -253,6 +254,8 @@ def check_kustomization(e, path, doc):
     for p in doc.get("patches", []) or []:
         if "path" in p:
             e.check(os.path.isfile(os.path.join(base, p["path"])), path, f"patch {p['path']!r} missing")
+    for c in doc.get("components", []) or []:
+        e.check(os.path.isfile(os.path.join(base, c, "kustomization.yaml")), path, f"component {c!r} missing")
     # Every YAML next to a kustomization is either listed or an example that
     # says why it is not (files outside a kustomization's resources are
     # never applied by kubectl apply -k).
@@ -281,7 +284,7 @@ def run_schema(args):
     patch_files = set()
     for f in files:
         for d in load_docs(f):
-            if d.get("kind") == "Kustomization":
+            if d.get("kind") in ("Kustomization", "Component"):
                 check_kustomization(e, f, d)
                 for p in d.get("patches", []) or []:
                     if "path" in p:
@@ -470,7 +473,10 @@ def run_selftest(args):
                                    "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
                                    "spec": {"containers": [{"name": "c", "image": "i", "readinessprobe": {}}]}}}})
     e.check(probe.items, "selftest", "schema check did not catch a misspelled container field")
-    return e, f"{len(mutations) + 2} mutants rejected"
+    probe = Errors()
+    check_overlay_args(probe, args.source, "deploy/overlays/kubelet-insecure-tls", copy.deepcopy(ds))
+    e.check(probe.items, "selftest", "overlay check did not catch a DaemonSet without the component's flag")
+    return e, f"{len(mutations) + 3} mutants rejected"
 
 
 # --------------------------------------------------------------------------
@@ -484,12 +490,45 @@ def manifest_args(source):
                 continue
             for c in get(d, "spec.template.spec.containers", []) or []:
                 out.append((os.path.relpath(f, source), c.get("args", []) or []))
+    # A component's arguments are checked on top of the base's, as applied.
+    for c in components(source):
+        out.append((os.path.relpath(c, source), base_args(source) + component_args(c)))
     dockerfile = os.path.join(source, "deploy", "Dockerfile")
     if os.path.isfile(dockerfile):
         m = re.search(r"^CMD\s+(\[.*\])\s*$", open(dockerfile).read(), re.M)
         if m:
             out.append(("deploy/Dockerfile CMD", json.loads(m.group(1))))
     return out
+
+
+ARGS_PATH = "/spec/template/spec/containers/0/args/-"
+
+
+def component_args(path):
+    """The agent arguments a Component adds: JSON6902 `add` ops on the
+    DaemonSet container's args (tests/integration/kubelet_trust_e2e_test.cc
+    reads the same ops, so manifest and test cannot drift)."""
+    out = []
+    for d in load_docs(path):
+        if d.get("kind") != "Component":
+            continue
+        for p in d.get("patches", []) or []:
+            for op in yaml.safe_load(p.get("patch", "")) or []:
+                if op.get("op") == "add" and op.get("path") == ARGS_PATH:
+                    out.append(op["value"])
+    return out
+
+
+def components(source):
+    root = os.path.join(source, "deploy", "components")
+    if not os.path.isdir(root):
+        return []
+    return [os.path.join(root, c, "kustomization.yaml") for c in sorted(os.listdir(root))]
+
+
+def base_args(source):
+    ds = next(d for d in base_docs(source) if d.get("kind") == "DaemonSet")
+    return get(ds, "spec.template.spec.containers")[0].get("args", [])
 
 
 def run_flags(args):
@@ -638,6 +677,18 @@ def run_dashboard(args):
 # --------------------------------------------------------------------------
 # kustomize: render with kubectl when available, then re-check the output.
 
+def check_overlay_args(e, source, k, ds):
+    """An overlay renders to the base's arguments plus its components'."""
+    kust = load_docs(os.path.join(source, k, "kustomization.yaml"))[0]
+    want = list(base_args(source))
+    for c in kust.get("components", []) or []:
+        added = component_args(os.path.join(source, k, c, "kustomization.yaml"))
+        e.check(added, k, f"component {c} adds no agent argument")
+        want += added
+    got = ds["spec"]["template"]["spec"]["containers"][0]["args"]
+    e.check(got == want, k, f"rendered args {got} != base + components {want}")
+
+
 def run_kustomize(args):
     e = Errors()
     kubectl = shutil.which("kubectl")
@@ -645,7 +696,9 @@ def run_kustomize(args):
         print("SKIP: no kubectl on PATH (Debian 12 does not package it)")
         sys.exit(SKIP)
     n = 0
-    for k in ("deploy", "deploy/examples/secure"):
+    overlays = sorted(os.path.join("deploy/overlays", o)
+                      for o in os.listdir(os.path.join(args.source, "deploy", "overlays")))
+    for k in ["deploy", "deploy/examples/secure"] + overlays:
         r = subprocess.run([kubectl, "kustomize", os.path.join(args.source, k)], capture_output=True,
                            text=True, timeout=60)
         if not e.check(r.returncode == 0, k, f"kubectl kustomize failed: {r.stderr.strip()}"):
@@ -663,6 +716,8 @@ def run_kustomize(args):
                     args_ = d["spec"]["template"]["spec"]["containers"][0]["args"]
                     for f in ("--tls-cert-file=", "--tls-key-file=", "--auth-token-file=", "--probe-listen="):
                         e.check(any(a.startswith(f) for a in args_), k, f"secure overlay lacks {f}")
+                if k.startswith("deploy/overlays/"):
+                    check_overlay_args(e, args.source, k, d)
         check_rbac(e, docs, f"{k} (rendered)")
     return e, f"{n} rendered objects"
 
