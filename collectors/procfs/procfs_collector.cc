@@ -69,6 +69,22 @@ struct LazySeries {
   bool interned = false;
 };
 
+// /proc/net is a link to self/net: it shows the network namespace of the
+// process that reads it. An agent in a pod without hostNetwork would report
+// its own eth0 as the node's. PID 1 of the host's /proc (--proc-root) is the
+// node's init, in the node's network namespace, and its net/dev is readable
+// without privileges, so that is read instead. A proc root without a PID 1
+// (a fixture tree, or a /proc of a single namespace) keeps net/dev.
+absl::StatusOr<ProcFile> OpenNodeNetDev(const std::string& root) {
+  absl::StatusOr<ProcFile> node = ProcFile::Open(absl::StrCat(root, "/1/net/dev"));
+  if (node.ok()) return node;
+  if (!absl::IsNotFound(node.status())) {
+    LogWarn("procfs: ", node.status().message(), "; node network metrics come from ", root,
+            "/net/dev, the agent's own network namespace unless it runs with hostNetwork");
+  }
+  return ProcFile::Open(absl::StrCat(root, "/", kSourcePaths[kNetDev]));
+}
+
 absl::StatusOr<MetricId> Register(Pipeline& pipeline, const ColumnSpec& spec) {
   return pipeline.RegisterMetric(MetricSpec{spec.name, spec.help, spec.kind, spec.history});
 }
@@ -168,7 +184,8 @@ absl::Status ProcfsCollector::Init(Pipeline& pipeline) {
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   std::vector<std::string> missing;
   for (int s = 0; s < kSourceCount; ++s) {
-    absl::StatusOr<ProcFile> f = ProcFile::Open(absl::StrCat(root, "/", kSourcePaths[s]));
+    absl::StatusOr<ProcFile> f = s == kNetDev ? OpenNodeNetDev(root)
+                                              : ProcFile::Open(absl::StrCat(root, "/", kSourcePaths[s]));
     if (f.ok()) {
       files_[s].emplace(*std::move(f));
     } else {

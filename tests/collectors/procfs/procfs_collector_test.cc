@@ -99,6 +99,27 @@ TEST_F(ProcCopy, MalformedLinesAreCountedAndSkipped) {
   EXPECT_DOUBLE_EQ(Value(*cy.snap, "node_memory_MemTotal_bytes"), 24683620.0 * 1024);
 }
 
+// In a pod without hostNetwork, <proc-root>/net/dev (a link through `self`)
+// is the pod's own namespace; the node's is PID 1's. Both files exist here
+// with different devices: the node's must win.
+TEST_F(ProcCopy, NetworkIsReadFromPid1NotFromSelf) {
+  Write("net/dev",
+        "Inter-|\n face |\n"
+        "  eth0: 1660 0 0 0 0 0 0 0 2 0 0 0 0 0 0 0\n");
+  fs::create_directories(root_ + "/1/net");
+  Write("1/net/dev",
+        "Inter-|\n face |\n"
+        "  ens5: 576000000 0 0 0 0 0 0 0 2 0 0 0 0 0 0 0\n"
+        "podman0: 7 0 0 0 0 0 0 0 2 0 0 0 0 0 0 0\n");
+  auto c = Make(pipeline_);
+  ASSERT_NE(c, nullptr);
+  Cycle cy = RunCycle(pipeline_, *c);
+  EXPECT_EQ(LabelValues(*cy.snap, "node_network_receive_bytes_total", "device"),
+            (std::vector<std::string>{"ens5", "podman0"}));
+  EXPECT_DOUBLE_EQ(Value(*cy.snap, "node_network_receive_bytes_total", {{"device", "ens5"}}),
+                   576000000);
+}
+
 TEST_F(ProcCopy, DevicesComingAndGoingKeepIdsOfTheOthers) {
   auto c = Make(pipeline_);
   ASSERT_NE(c, nullptr);
