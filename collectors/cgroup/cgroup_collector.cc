@@ -734,8 +734,13 @@ void CgroupCollectorImpl::Rescan() {
       seen[it->second] = true;
       continue;
     }
+    const ci::ContainerNaming* naming = nullptr;
+    CgroupIdentity identity = ci::IdentifyCgroup(id, &naming);
+    // Monitors (conmon) are not collected: see ci::Role. Found again at
+    // every walk, which parses one path and opens nothing.
+    if (naming != nullptr && naming->role == ci::Role::kMonitor) continue;
     auto cg = std::make_unique<Cgroup>();
-    cg->identity = ci::IdentifyCgroup(id);
+    cg->identity = std::move(identity);
     cg->entity = pipeline_.AddEntity(LabelsFor(cg->identity));
     OpenFiles(*cg);
     InternScalarSeries(*cg);

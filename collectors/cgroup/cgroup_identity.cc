@@ -1,7 +1,6 @@
 #include "cgroup_identity.h"
 
 #include <string>
-#include <vector>
 
 namespace nodepulse::collectors::cgroup_internal {
 
@@ -19,75 +18,45 @@ bool ConsumeSuffix(std::string_view* s, std::string_view suffix) {
   return true;
 }
 
-// "pod<uid>" (cgroupfs) or "kubepods[-qos]-pod<uid_with_underscores>.slice".
-bool PodUidOf(std::string_view component, std::string* uid) {
-  std::string_view rest;
-  if (ConsumeSuffix(&component, ".slice")) {
-    size_t at = component.rfind("-pod");
-    if (!component.starts_with("kubepods") || at == std::string_view::npos) return false;
-    rest = component.substr(at + 4);
-  } else if (component.starts_with("pod")) {
-    rest = component.substr(3);
-  } else {
+// Splits "<parent>/<pod dir>[/<rest>]" for `p`: the UID in the pod
+// directory's name and what follows it ("" for the pod cgroup itself).
+bool SplitPodPath(const PodPlacement& p, std::string_view path, std::string_view* uid,
+                  std::string_view* below) {
+  if (!ConsumePrefix(&path, p.parent) || !ConsumePrefix(&path, "/")) return false;
+  std::string_view pod = path.substr(0, path.find('/'));
+  *below = path.substr(pod.size());
+  if (!ConsumePrefix(&pod, p.prefix) || !ConsumeSuffix(&pod, p.suffix) || pod.empty()) {
     return false;
   }
-  if (rest.empty()) return false;
-  uid->assign(rest.data(), rest.size());
-  for (char& c : *uid) {
-    if (c == '_') c = '-';
-  }
+  *uid = pod;
   return true;
-}
-
-// Container cgroup under a pod: "<runtime>-<id>.scope" (systemd) or "<id>".
-// cri-o's "crio-conmon-<id>.scope" holds the monitor process, not the
-// container, so it is not given a container id.
-bool ContainerIdOf(std::string_view component, std::string* id) {
-  if (ConsumeSuffix(&component, ".scope")) {
-    if (component.starts_with("crio-conmon-")) return false;
-    for (std::string_view prefix : {"cri-containerd-", "crio-", "docker-", "libpod-"}) {
-      if (ConsumePrefix(&component, prefix)) {
-        if (component.empty()) return false;
-        id->assign(component.data(), component.size());
-        return true;
-      }
-    }
-    return false;
-  }
-  if (component.empty()) return false;
-  id->assign(component.data(), component.size());
-  return true;
-}
-
-std::vector<std::string_view> SplitPath(std::string_view path) {
-  std::vector<std::string_view> parts;
-  while (!path.empty()) {
-    size_t slash = path.find('/');
-    std::string_view part = path.substr(0, slash);
-    if (!part.empty()) parts.push_back(part);
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
-  }
-  return parts;
 }
 
 }  // namespace
 
-CgroupIdentity IdentifyCgroup(std::string_view id) {
+CgroupIdentity IdentifyCgroup(std::string_view id, const ContainerNaming** naming) {
+  if (naming != nullptr) *naming = nullptr;
   CgroupIdentity out;
   out.id = std::string(id);
-  std::vector<std::string_view> parts = SplitPath(id);
-  if (parts.empty() || (parts[0] != "kubepods" && parts[0] != "kubepods.slice")) {
-    return out;
-  }
-  for (size_t i = 1; i < parts.size(); ++i) {
-    if (!PodUidOf(parts[i], &out.pod_uid)) continue;
-    if (i + 1 == parts.size()) {
-      out.pod_level = true;
-    } else if (i + 2 == parts.size()) {
-      ContainerIdOf(parts[i + 1], &out.container_id);
+  for (const PodPlacement& p : kPodPlacements) {
+    std::string_view uid, below;
+    if (!SplitPodPath(p, id, &uid, &below)) continue;
+    out.pod_uid.assign(uid.data(), uid.size());
+    if (p.driver == Driver::kSystemd) {
+      for (char& c : out.pod_uid) {
+        if (c == '_') c = '-';
+      }
     }
-    break;
+    out.pod_level = below.empty();
+    // Only the level right below the pod is a container; deeper cgroups (a
+    // container's own children) belong to the pod but to no container.
+    if (below.size() > 1 && below.find('/', 1) == std::string_view::npos) {
+      std::string_view cid;
+      const ContainerNaming* n = MatchContainerName(p.driver, below.substr(1), &cid);
+      if (n != nullptr && n->role == Role::kContainer) out.container_id.assign(cid);
+      if (naming != nullptr) *naming = n;
+    }
+    return out;
   }
   return out;
 }

@@ -1,5 +1,10 @@
 #include "cgroup_identity.h"
 
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+
 #include "cgroup_layout.h"
 #include "gtest/gtest.h"
 
@@ -62,6 +67,60 @@ TEST(IdentifyCgroup, NonPodCgroups) {
     EXPECT_EQ(id.container_id, "") << path;
     EXPECT_FALSE(id.pod_level) << path;
   }
+}
+
+// Every row of the naming table under every pod placement of its driver:
+// the parser takes back the UID and ID the table's own names were built from.
+TEST(IdentifyCgroup, EveryNamingUnderEveryPlacement) {
+  constexpr std::string_view kUid = "7a96c459-d529-44ae-9f99-90d3798d6426";
+  constexpr std::string_view kId = "1d3d308a7d48a27814a68bf33a44acf4441c9c02463ca0bc1cdfdc8c0b4a8496";
+  int checked = 0;
+  for (const PodPlacement& p : kPodPlacements) {
+    const std::string pod = PodCgroupPath(p, kUid);
+    CgroupIdentity pod_id = IdentifyCgroup(pod);
+    EXPECT_EQ(pod_id.pod_uid, kUid) << pod;
+    EXPECT_TRUE(pod_id.pod_level) << pod;
+    for (const ContainerNaming& n : kContainerNamings) {
+      if (n.driver != p.driver) continue;
+      const std::string path = pod + "/" + ContainerDirName(n, kId);
+      const ContainerNaming* matched = nullptr;
+      CgroupIdentity id = IdentifyCgroup(path, &matched);
+      ASSERT_NE(matched, nullptr) << path;
+      EXPECT_EQ(matched->role, n.role) << path;
+      EXPECT_EQ(id.pod_uid, kUid) << path;
+      EXPECT_FALSE(id.pod_level) << path;
+      EXPECT_EQ(id.container_id, n.role == Role::kContainer ? kId : "") << path;
+      // A cgroup below the container belongs to the pod, not to a container.
+      CgroupIdentity child = IdentifyCgroup(path + "/init");
+      EXPECT_EQ(child.pod_uid, kUid) << path;
+      EXPECT_EQ(child.container_id, "") << path;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 3 * static_cast<int>(std::size(kContainerNamings)));
+}
+
+// A name the table does not give a driver is no container: a systemd scope
+// of an unknown runtime, or a bare ID in a systemd pod slice.
+TEST(IdentifyCgroup, NamesOfTheOtherDriverAreNotContainers) {
+  for (const char* path : {"/kubepods.slice/kubepods-podaa_bb.slice/other-ff00.scope",
+                           "/kubepods.slice/kubepods-podaa_bb.slice/ff00",
+                           "/kubepods.slice/kubepods-podaa_bb.slice/cri-containerd-.scope"}) {
+    CgroupIdentity id = IdentifyCgroup(path);
+    EXPECT_EQ(id.pod_uid, "aa-bb") << path;
+    EXPECT_EQ(id.container_id, "") << path;
+  }
+}
+
+// README's matrix is rendered from the table; paste the expected text into
+// README.md when the table changes.
+TEST(NamingMatrix, ReadmeMatchesTheTable) {
+  std::ifstream in(std::string(NODEPULSE_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream readme;
+  readme << in.rdbuf();
+  const std::string matrix = NamingMatrixMarkdown();
+  EXPECT_NE(readme.str().find(matrix), std::string::npos) << "README.md must contain:\n" << matrix;
 }
 
 TEST(MapMountPoint, HostAndRewrittenPaths) {
