@@ -64,6 +64,7 @@ Agent::Agent(Config config) : config_(std::move(config)) {}
 Agent::~Agent() { Stop(); }
 
 absl::Status Agent::Start() {
+  start_mono_ns_ = MonoNanos();
   pipeline::Options popts;
   popts.max_series = config_.max_series;
   popts.tiers = config_.tiers;
@@ -157,6 +158,11 @@ absl::Status Agent::Start() {
   exporters::HealthOptions health_opts;
   health_opts.self_metrics = {self_->registry()};
   health_opts.start_time_ms = absl::ToUnixMillis(absl::Now());
+  health_opts.external_findings = [this] {
+    std::vector<exporters::Finding> out;
+    if (std::optional<exporters::Finding> f = KubeletJoinProblem()) out.push_back(*std::move(f));
+    return out;
+  };
   if (config_.kubelet) health_opts.node_name = config_.kubelet->node_name;
   health_ = std::make_unique<exporters::HealthReporter>(*pipeline_, std::move(health_opts));
   health_->Start();
@@ -208,8 +214,10 @@ void Agent::RegisterHandlers() {
   server_->Handle("/readyz", [this](const exporters::HttpRequest&) {
     std::string reason;
     bool ok = Ready(&reason);
-    return exporters::HttpResponse{ok ? 200 : 503, "text/plain; charset=utf-8",
-                                   ok ? "ready\n" : reason + "\n", {}, nullptr};
+    std::string body = ok ? "ready\n" : "";
+    if (!reason.empty()) absl::StrAppend(&body, reason, "\n");
+    return exporters::HttpResponse{ok ? 200 : 503, "text/plain; charset=utf-8", std::move(body), {},
+                                   nullptr};
   });
   server_->Handle("/api/v1/health", health_->ApiHandler());
   server_->Handle("/", health_->PageHandler());
@@ -248,19 +256,42 @@ bool Agent::Healthy(std::string* reason) const {
 }
 
 bool Agent::Ready(std::string* reason) const {
+  reason->clear();
   if (cycles_.load() == 0) {
     *reason = "first collection cycle not done yet";
     return false;
   }
-  if (kubelet_) {
-    std::shared_ptr<const collectors::KubeletState> k = kubelet_->state();
-    if (!k || !k->up) {
-      *reason = absl::StrCat("kubelet ", config_.kubelet->url,
-                             " not reachable (see nodepulse_kubelet_errors_total)");
-      return false;
-    }
+  std::optional<exporters::Finding> join = KubeletJoinProblem();
+  if (!join) return true;
+  // The grace lets the first scrape carry pod labels when the kubelet only
+  // needs a moment; a join that stays broken must not hold a rollout.
+  const int64_t grace = absl::ToInt64Nanoseconds(config_.kubelet_ready_grace);
+  if (MonoNanos() - start_mono_ns_ < grace) {
+    *reason = absl::StrCat("waiting up to ", absl::FormatDuration(config_.kubelet_ready_grace),
+                           " after start for the kubelet join: ", join->summary);
+    return false;
   }
+  *reason = absl::StrCat("degraded: ", join->summary);
   return true;
+}
+
+std::optional<exporters::Finding> Agent::KubeletJoinProblem() const {
+  if (!kubelet_) return std::nullopt;
+  std::shared_ptr<const collectors::KubeletState> k = kubelet_->state();
+  if (k->up) return std::nullopt;
+  exporters::Finding f;
+  f.kind = "kubelet_degraded";
+  f.severity = exporters::Severity::kWarning;
+  f.value = 0;
+  if (k->polls == 0) {
+    f.resource = "pending";
+    f.summary = absl::StrCat("kubelet ", config_.kubelet->url, " not polled yet");
+  } else {
+    f.resource = std::string(collectors::KubeletErrorName(k->problem_reason));
+    f.summary = absl::StrCat("kubelet ", config_.kubelet->url, " join missing, pods unlabelled (reason=",
+                             f.resource, "): ", k->problem);
+  }
+  return f;
 }
 
 void Agent::RunCycle() {

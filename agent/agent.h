@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,7 +45,9 @@ class Agent {
 
   // The collection loop completed a cycle within the last 3 intervals.
   bool Healthy(std::string* reason) const;
-  // The first full cycle is done.
+  // The first full cycle is done, and the kubelet join works or
+  // --kubelet-ready-grace has passed since Start(). *reason says why not
+  // ready, or (ready) what is degraded; empty when all is well.
   bool Ready(std::string* reason) const;
   int port() const { return server_ ? server_->port() : 0; }
 
@@ -55,6 +58,10 @@ class Agent {
     bool last_ok = true;  // logs a state change once, not every cycle
   };
 
+  // Why pods are not joined to kubelet metadata right now, as a health
+  // finding (kind kubelet_degraded, resource = the error reason); nullopt
+  // when joined or when no kubelet is configured. Any thread.
+  std::optional<exporters::Finding> KubeletJoinProblem() const;
   void RegisterHandlers();
   void CollectionLoop();
   void RunCycle();
@@ -80,6 +87,7 @@ class Agent {
 
   std::atomic<int64_t> last_cycle_mono_ns_{0};
   std::atomic<uint64_t> cycles_{0};
+  int64_t start_mono_ns_ = 0;  // set in Start() before any thread exists
   // MaybeTrimHeap's state (collection thread only).
   uint64_t series_high_ = 0;
   uint64_t blocks_released_seen_ = 0;

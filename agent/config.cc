@@ -89,6 +89,9 @@ ABSL_FLAG(bool, mixin_series, false,
           "runs kube-prometheus's rules, so no series exists twice)");
 ABSL_FLAG(absl::Duration, kubelet_stale_grace, absl::Minutes(2),
           "how long the last good pod metadata is kept while the kubelet is unreachable");
+ABSL_FLAG(absl::Duration, kubelet_ready_grace, absl::Seconds(15),
+          "how long /readyz waits after start for the kubelet join; then the agent is ready "
+          "without pod labels and reports the join as degraded (0: never wait)");
 
 namespace nodepulse::agent {
 
@@ -107,6 +110,7 @@ constexpr const char* kFlags[] = {"listen",          "interval",      "cgroup_ro
                                   "kubelet_insecure_skip_verify", "kubelet_apiserver_proxy",
                                   "kubelet_node_name", "kubelet_interval", "kubelet_timeout",
                                   "kubelet_max_response_bytes", "kubelet_stale_grace",
+                                  "kubelet_ready_grace",
                                   "remote_write_url", "remote_write_bearer_token_file",
                                   "remote_write_ca_file", "state_dir",
                                   "remote_write_max_queue_bytes", "remote_write_send",
@@ -395,6 +399,12 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
   }
   if (k.stale_grace < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--kubelet-stale-grace must not be negative");
+  }
+  cfg.kubelet_ready_grace = absl::GetFlag(FLAGS_kubelet_ready_grace);
+  if (cfg.kubelet_ready_grace < absl::ZeroDuration() || cfg.kubelet_ready_grace > absl::Hours(1)) {
+    return absl::InvalidArgumentError(absl::StrCat("--kubelet-ready-grace=",
+                                                   absl::FormatDuration(cfg.kubelet_ready_grace),
+                                                   ": must be between 0s and 1h"));
   }
   int64_t max_resp = absl::GetFlag(FLAGS_kubelet_max_response_bytes);
   if (max_resp < 4096 || max_resp > (int64_t{1} << 32)) {

@@ -46,6 +46,9 @@ struct Config {
   // Resolved from --kubelet-* flags and the pod's environment; unset when not
   // in a cluster and no --kubelet-url was given (cgroup and node metrics only).
   std::optional<collectors::KubeletOptions> kubelet;
+  // /readyz waits at most this long after start for the kubelet join; past
+  // it the agent is Ready without labels and reports the join as degraded.
+  absl::Duration kubelet_ready_grace = absl::Seconds(15);
   // Set when at least one --remote-write-url is given.
   std::optional<exporters::RemoteWriteOptions> remote_write;
   bool mixin_series = false;

@@ -724,6 +724,9 @@ std::shared_ptr<const HealthReport> HealthReporter::Report() {
     f.summary = absl::StrCat("collector ", name, " failed its last run (see the agent's log)");
     add(std::move(f), now);
   }
+  if (options_.external_findings) {
+    for (Finding& f : options_.external_findings()) add(std::move(f), now);
+  }
 
   // Since: first build at which the key held, back-dated once from the rings.
   std::unordered_map<std::string, int64_t> since;

@@ -53,6 +53,7 @@ const char* KindTitle(const std::string& kind) {
   if (kind == "node_memory") return "Node memory low";
   if (kind == "node_pressure") return "Node pressure";
   if (kind == "collector_failing") return "Collector failing";
+  if (kind == "kubelet_degraded") return "Kubelet join degraded";
   return "Finding";
 }
 

@@ -3,6 +3,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <memory>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 
@@ -56,6 +58,18 @@ absl::Status StatusFor(KubeletError reason, std::string message) {
   }
 }
 
+// "Subject:" or "Issuer:" of the first (leaf) certificate curl lists.
+std::string CertField(const curl_certinfo* info, std::string_view key) {
+  if (info == nullptr || info->num_of_certs < 1) return {};
+  for (const curl_slist* f = info->certinfo[0]; f != nullptr; f = f->next) {
+    std::string_view line(f->data);
+    if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == ':') {
+      return std::string(line.substr(key.size() + 1));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 HttpFetcher::HttpFetcher(const KubeletOptions& options) : options_(options) {}
@@ -91,6 +105,27 @@ absl::StatusOr<std::unique_ptr<HttpFetcher>> HttpFetcher::Create(const KubeletOp
     curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
   }
   return f;
+}
+
+std::string HttpFetcher::DescribePeerCertificate(const std::string& url) const {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> c(curl_easy_init(), &curl_easy_cleanup);
+  if (c == nullptr) return "its certificate could not be read (curl_easy_init failed)";
+  curl_easy_setopt(c.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c.get(), CURLOPT_PROTOCOLS_STR, "https");
+  // Handshake only: nothing is sent, so no token reaches an unverified peer.
+  curl_easy_setopt(c.get(), CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(c.get(), CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt(c.get(), CURLOPT_SSL_VERIFYHOST, 0L);
+  curl_easy_setopt(c.get(), CURLOPT_CERTINFO, 1L);
+  curl_easy_setopt(c.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
+  CURLcode code = curl_easy_perform(c.get());
+  if (code != CURLE_OK) return absl::StrCat("its certificate could not be read (", curl_easy_strerror(code), ")");
+  curl_certinfo* info = nullptr;
+  curl_easy_getinfo(c.get(), CURLINFO_CERTINFO, &info);
+  std::string subject = CertField(info, "Subject"), issuer = CertField(info, "Issuer");
+  if (subject.empty() && issuer.empty()) return "its certificate could not be read (no certinfo)";
+  return absl::StrCat("subject \"", subject, "\" issued by \"", issuer, "\"");
 }
 
 size_t HttpFetcher::OnData(char* data, size_t size, size_t n, void* self) {

@@ -33,6 +33,13 @@ class HttpFetcher {
   absl::Status Get(const std::string& url, const std::string& token, std::string* body,
                    KubeletError* reason);
 
+  // Who the server at `url` says it is, read with verification off on a
+  // connection of its own (TLS handshake only, no request, no token):
+  // "subject \"CN=...\" issued by \"CN=...\"", or why it could not be read.
+  // For explaining a verification failure once per state change; never on
+  // the polling hot path.
+  std::string DescribePeerCertificate(const std::string& url) const;
+
   // TCP connections opened so far (connection reuse shows as 1 for many GETs).
   uint64_t connections_opened() const { return connections_; }
 

@@ -58,6 +58,7 @@ class KubeletClient::Poller {
     KubeletError reason = KubeletError::kOther;
     uint64_t failed_polls = 0;
     bool expired_logged = false;
+    std::string problem;  // Explain() at the last state change
   };
 
   // Fetches and parses one endpoint; false on failure (counted and logged).
@@ -66,6 +67,9 @@ class KubeletClient::Poller {
                  KubeletState* next, KubeletError* reason);
   void NoteSuccess(KubeletEndpoint endpoint);
   void NoteFailure(KubeletEndpoint endpoint, KubeletError reason, const absl::Status& status);
+  std::string Explain(KubeletError reason, const absl::Status& status) const;
+  // The first failing endpoint's problem, or none when all answered.
+  void PublishProblem(KubeletState* next) const;
   std::string ReadToken();
 
   const KubeletOptions options_;
@@ -104,24 +108,47 @@ void KubeletClient::Poller::NoteSuccess(KubeletEndpoint endpoint) {
   l = EndpointLog{};
 }
 
+// The failure in words, with the fix where there is one. A TLS failure
+// names the certificate the kubelet presented (one extra handshake, made
+// only here, i.e. once per state change) and the two flags that fix it.
+std::string KubeletClient::Poller::Explain(KubeletError reason, const absl::Status& status) const {
+  if (reason == KubeletError::kTls && !options_.insecure_skip_verify) {
+    std::string trust = options_.ca_file.empty() ? std::string("the system trust store")
+                                                 : absl::StrCat("--kubelet-ca-file=", options_.ca_file);
+    return absl::StrCat("TLS verification failed: ", status.message(), "; the kubelet presents ",
+                        fetcher_->DescribePeerCertificate(options_.url), ", which ", trust,
+                        " does not verify. Self-signed kubelet certificates (kind, minikube, kubeadm "
+                        "default): pass --kubelet-insecure-skip-verify, or --kubelet-ca-file=<the CA that "
+                        "signed it>");
+  }
+  if (reason == KubeletError::kHttp401 || reason == KubeletError::kHttp403) {
+    return absl::StrCat(status.message(), "; the service account needs get on nodes/proxy and nodes/stats");
+  }
+  return std::string(status.message());
+}
+
 void KubeletClient::Poller::NoteFailure(KubeletEndpoint endpoint, KubeletError reason,
                                         const absl::Status& status) {
   EndpointLog& l = log_[static_cast<int>(endpoint)];
   ++l.failed_polls;
   // Once per state change: ok -> failing, or a different failure reason.
   if (!l.failing || l.reason != reason) {
-    std::string hint;
-    if (reason == KubeletError::kTls) {
-      hint = "; if the kubelet's certificate is self-signed pass --kubelet-ca-file or --kubelet-insecure-skip-verify";
-    } else if (reason == KubeletError::kHttp401 || reason == KubeletError::kHttp403) {
-      hint = "; the service account needs get on nodes/proxy and nodes/stats";
-    }
+    l.problem = Explain(reason, status);
     LogWarn("kubelet ", KubeletEndpointName(endpoint), " failing (", KubeletErrorName(reason),
-            "): ", status.message(), hint, "; keeping last good data for up to ",
+            "): ", l.problem, "; keeping last good data for up to ",
             absl::FormatDuration(options_.stale_grace));
   }
   l.failing = true;
   l.reason = reason;
+}
+
+void KubeletClient::Poller::PublishProblem(KubeletState* next) const {
+  for (const EndpointLog& l : log_) {
+    if (!l.failing) continue;
+    next->problem_reason = l.reason;
+    next->problem = l.problem;
+    return;
+  }
 }
 
 template <typename Msg>
@@ -192,6 +219,7 @@ std::shared_ptr<const KubeletState> KubeletClient::Poller::Poll(const KubeletSta
   }
   kubelet::IndexState(prev, next.get());
   next->up = pods_ok && summary_ok;
+  if (!next->up) PublishProblem(next.get());
 
   std::string signature = kubelet::LayoutSignature(*next);
   if (signature != signature_) {

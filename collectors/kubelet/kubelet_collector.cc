@@ -76,7 +76,7 @@ const pipeline::MetricSpec kSpecs[kMetricCount] = {
     {"kubelet_volume_stats_inodes_free", "Number of free inodes in the volume", MetricKind::kGauge},
     {"kubelet_volume_stats_inodes_used", "Number of used inodes in the volume", MetricKind::kGauge},
     {"nodepulse_pod_volume_used_bytes", "Bytes used by a pod's non-PVC volume (emptyDir, configMap, ...), from the kubelet.", MetricKind::kGauge},
-    {"nodepulse_kubelet_up", "1 if the last poll of every kubelet endpoint succeeded.", MetricKind::kGauge},
+    {"nodepulse_kubelet_up", "1 if the last poll of every kubelet endpoint succeeded; 0 with the failure's reason.", MetricKind::kGauge},
     {"nodepulse_kubelet_errors_total", "Failed kubelet requests by endpoint and reason.", MetricKind::kCounter},
     {"nodepulse_kubelet_last_success_timestamp_seconds", "When the endpoint last answered with a usable body.", MetricKind::kGauge},
 };
@@ -100,6 +100,10 @@ class KubeletCollector : public Collector {
       metric_[i] = *id;
     }
     up_ = p.Intern(metric_[kUp], pipeline::kNodeEntity);
+    for (int r = 0; r < kKubeletErrors; ++r) {
+      down_[r] = p.Intern(metric_[kUp], pipeline::kNodeEntity,
+                          {{"reason", std::string(KubeletErrorName(static_cast<KubeletError>(r)))}});
+    }
     for (int e = 0; e < kKubeletEndpoints; ++e) {
       std::string endpoint(KubeletEndpointName(static_cast<KubeletEndpoint>(e)));
       last_success_[e] = p.Intern(metric_[kLastSuccess], pipeline::kNodeEntity, {{"endpoint", endpoint}});
@@ -125,7 +129,7 @@ class KubeletCollector : public Collector {
     }
     for (const Binding& b : bindings_) p.Set(b.id, Value(*state, b));
 
-    p.Set(up_, state->polls == 0 ? kNaN : (state->up ? 1.0 : 0.0));
+    SetUp(p, *state);
     for (int e = 0; e < kKubeletEndpoints; ++e) {
       for (int r = 0; r < kKubeletErrors; ++r) p.Set(errors_[e][r], static_cast<double>(state->errors[e][r]));
       absl::Time t = e == 0 ? state->pods_fetched : state->summary_fetched;
@@ -136,6 +140,17 @@ class KubeletCollector : public Collector {
   }
 
  private:
+  // nodepulse_kubelet_up 1 while up, nodepulse_kubelet_up{reason="tls"} 0
+  // while down, so the cause shows next to the outage. The series of the
+  // other reasons stay interned but hold NaN, which is not exported.
+  void SetUp(pipeline::Pipeline& p, const KubeletState& state) {
+    const bool down = state.polls > 0 && !state.up;
+    p.Set(up_, state.polls > 0 && state.up ? 1.0 : kNaN);
+    for (int r = 0; r < kKubeletErrors; ++r) {
+      p.Set(down_[r], down && static_cast<int>(state.problem_reason) == r ? 0.0 : kNaN);
+    }
+  }
+
   static double Value(const KubeletState& s, const Binding& b) {
     switch (b.field) {
       case Field::kOne: return 1;
@@ -337,6 +352,7 @@ class KubeletCollector : public Collector {
   KubeletCollectorOptions options_;
   MetricId metric_[kMetricCount] = {};
   SeriesId up_ = pipeline::kNoSeries;
+  SeriesId down_[kKubeletErrors];  // by KubeletError: nodepulse_kubelet_up{reason} 0
   SeriesId errors_[kKubeletEndpoints][kKubeletErrors];
   SeriesId last_success_[kKubeletEndpoints];
   bool bound_ = false;

@@ -36,6 +36,9 @@ KubeletEnvironment KubeletEnvironment::FromProcess() {
   env.kubernetes_service_port = Env("KUBERNETES_SERVICE_PORT");
   env.node_ip = Env("NODE_IP");
   env.node_name = Env("NODE_NAME");
+  // Tests (and unusual mounts) point the in-pod defaults elsewhere; a pod
+  // never sets it.
+  if (std::string dir = Env("NODEPULSE_SERVICEACCOUNT_DIR"); !dir.empty()) env.serviceaccount_dir = dir;
   return env;
 }
 

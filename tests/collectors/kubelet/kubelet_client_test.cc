@@ -4,6 +4,7 @@
 // large), with the stale-grace and log-once behaviour.
 #include <chrono>
 
+#include "absl/strings/match.h"
 #include "http_fetcher.h"
 #include "https_fixture.h"
 
@@ -118,12 +119,34 @@ TEST_F(KubeletClientTest, HttpStatusesAreClassified) {
   }
 }
 
-TEST_F(KubeletClientTest, WrongCaIsTls) {
+TEST_F(KubeletClientTest, WrongCaIsTlsAndTheProblemNamesTheCertificateAndTheFix) {
   KubeletOptions o = Options();
   o.ca_file = certs_->other_ca;
   KubeletClient client(o);
   client.PollOnce();
-  EXPECT_EQ(Errors(*client.state(), Endpoint::kPods, Error::kTls), 1u);
+  auto s = client.state();
+  EXPECT_EQ(Errors(*s, Endpoint::kPods, Error::kTls), 1u);
+  EXPECT_EQ(s->problem_reason, Error::kTls);
+  // MakeTestCerts: the server is CN=kubelet-server, signed by CN=nodepulse-test-ca.
+  for (const char* want : {"TLS verification failed", "subject \"CN = kubelet-server\"",
+                           "issued by \"CN = nodepulse-test-ca\"", "--kubelet-insecure-skip-verify",
+                           "--kubelet-ca-file"}) {
+    EXPECT_TRUE(absl::StrContains(s->problem, want)) << want << " not in: " << s->problem;
+  }
+  EXPECT_FALSE(absl::StrContains(s->problem, "not reachable"));
+  EXPECT_EQ(kubelet_->requests("/pods"), 0);  // the handshake probe sends no request
+}
+
+TEST_F(KubeletClientTest, ProblemFollowsTheReasonAndClearsWhenUp) {
+  kubelet_->SetFault(FakeKubelet::Fault::kStatus, 503);
+  KubeletClient client(Options());
+  client.PollOnce();
+  EXPECT_EQ(client.state()->problem_reason, Error::kHttp5xx);
+  EXPECT_TRUE(absl::StrContains(client.state()->problem, "HTTP 503")) << client.state()->problem;
+  kubelet_->SetFault(FakeKubelet::Fault::kNone);
+  client.PollOnce();
+  EXPECT_TRUE(client.state()->up);
+  EXPECT_TRUE(client.state()->problem.empty()) << client.state()->problem;
 }
 
 TEST_F(KubeletClientTest, HostnameMismatchIsTlsUnlessVerificationIsOff) {

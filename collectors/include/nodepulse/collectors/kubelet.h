@@ -90,7 +90,9 @@ struct KubeletOptions {
 };
 
 // What the process sees of the cluster; FromProcess() reads the environment
-// (KUBERNETES_SERVICE_HOST/PORT, NODE_IP, NODE_NAME). Tests build it directly.
+// (KUBERNETES_SERVICE_HOST/PORT, NODE_IP, NODE_NAME, and
+// NODEPULSE_SERVICEACCOUNT_DIR, which overrides the service-account
+// directory for tests). Unit tests build it directly.
 struct KubeletEnvironment {
   std::string kubernetes_service_host;  // set by Kubernetes in every pod
   std::string kubernetes_service_port;
@@ -225,6 +227,13 @@ struct KubeletState {
   absl::Duration pods_fetched_mono = -absl::InfiniteDuration();
   absl::Duration summary_fetched_mono = -absl::InfiniteDuration();
   bool up = false;  // the last poll of every endpoint succeeded
+  // When !up after a poll: why, for /readyz, /api/v1/health and the status
+  // page. `problem` is one line with the fix where there is one (a TLS
+  // failure names the presented certificate's subject and issuer and the
+  // flags --kubelet-insecure-skip-verify and --kubelet-ca-file). Empty
+  // before the first poll and while up.
+  KubeletError problem_reason = KubeletError::kOther;
+  std::string problem;
   // errors[endpoint][reason]: totals since start.
   std::array<std::array<uint64_t, kKubeletErrors>, kKubeletEndpoints> errors{};
 
@@ -321,7 +330,8 @@ struct KubeletCollectorOptions {
 //   kubelet_volume_stats_{capacity,available,used}_bytes,
 //   kubelet_volume_stats_inodes{,_free,_used}{namespace,persistentvolumeclaim}
 //   nodepulse_pod_volume_used_bytes{namespace,pod,volume} (non-PVC volumes)
-//   nodepulse_kubelet_up, nodepulse_kubelet_errors_total{endpoint,reason},
+//   nodepulse_kubelet_up (1), or nodepulse_kubelet_up{reason} 0 while down,
+//   nodepulse_kubelet_errors_total{endpoint,reason},
 //   nodepulse_kubelet_last_success_timestamp_seconds{endpoint}
 // Fails only when a metric cannot be registered.
 absl::StatusOr<std::unique_ptr<Collector>> NewKubeletCollector(

@@ -48,6 +48,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -66,6 +67,8 @@
 namespace nodepulse::exporters {
 
 inline constexpr double kHealthNaN = std::numeric_limits<double>::quiet_NaN();
+
+struct Finding;
 
 struct HealthOptions {
   size_t top_n = 10;                 // rows per top list in JSON and on the page
@@ -92,6 +95,10 @@ struct HealthOptions {
   // nodepulse_collector_success, ... Missing families read as NaN.
   std::vector<std::shared_ptr<prometheus::Collectable>> self_metrics;
   int64_t start_time_ms = 0;  // agent start (wall clock) for uptime; 0: reporter creation
+  // Findings the snapshot cannot show, e.g. the kubelet join being down
+  // (kind kubelet_degraded); called once per report build, on the caller's
+  // thread, so it must be cheap and thread-safe. Unset: none.
+  std::function<std::vector<Finding>()> external_findings;
 };
 
 // Who a row or finding is about. Empty fields are unknown (no kubelet join).
@@ -139,11 +146,14 @@ const char* SeverityName(Severity s);  // "warning", "critical"
 
 struct Finding {
   // memory_near_limit, cpu_throttled, oom_killed, restarts, node_cpu,
-  // node_memory, node_pressure, collector_failing, cycle_overruns.
+  // node_memory, node_pressure, collector_failing, cycle_overruns,
+  // kubelet_degraded (from HealthOptions::external_findings).
   std::string kind;
   Severity severity = Severity::kWarning;
   EntityRef ref;         // empty for node-level findings
-  std::string resource;  // node_pressure: cpu|memory|io; collector_failing: collector
+  // node_pressure: cpu|memory|io; collector_failing: collector;
+  // kubelet_degraded: the kubelet error reason (tls, connect, ...)
+  std::string resource;
   double value = kHealthNaN;
   double threshold = kHealthNaN;
   std::string summary;  // one line for humans, e.g. "working set 66 MiB = 94% of 70 MiB limit"
