@@ -3,26 +3,17 @@
 // those responses: /metrics must carry namespace/pod/container/image like
 // cAdvisor in the kubelet, plus the kubelet-only series; with the kubelet
 // down, cgroup collection goes on and the failure is visible.
-#include <filesystem>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "agent_harness.h"
 #include "fake_kubelet.h"
 #include "gtest/gtest.h"
+#include "kubelet_fixture.h"
 #include "process.h"
 
 namespace nodepulse::testing {
 namespace {
 
-namespace fs = std::filesystem;
-
-// e2e-hpa-6cd8d99884-tggnr / php-apache in pods.nri-k8s-1.35.json.
-constexpr char kPodUid[] = "3ea3ef66-5f89-43b7-b88b-6ee26f5b18a4";
-constexpr char kContainerId[] = "77bb57d9a0006a5ac95a6fa541b2f2a646943143fe1d906aaf70a392d9a62b83";
-// The guaranteed pod and its busy container in the v1-cgroupfs-debian12 tree.
-constexpr char kFixturePod[] = "pod6f1c2a9e-0b4d-4e1f-9a57-3c2d1e0f9a01";
-constexpr char kFixtureContainer[] = "9c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b02";
 constexpr char kToken[] = "e2e-token-0123456789";
 
 class KubeletE2ETest : public ::testing::Test {
@@ -33,15 +24,7 @@ class KubeletE2ETest : public ::testing::Test {
     certs_ = MakeTestCerts(dir_);
     ASSERT_TRUE(certs_.error.empty()) << certs_.error;
     WriteFile(dir_ + "/token", std::string(kToken) + "\n");
-    const fs::path src = std::string(NODEPULSE_FIXTURES) + "/cgroup/v1-cgroupfs-debian12";
-    fs::copy(src / "sys", fs::path(dir_) / "sys", fs::copy_options::recursive);
-    fs::copy(src / "proc", fs::path(dir_) / "proc", fs::copy_options::recursive);
-    for (const auto& ctl : fs::directory_iterator(fs::path(dir_) / "sys/fs/cgroup")) {
-      fs::path pod = ctl.path() / "kubepods" / kFixturePod;
-      if (!fs::exists(pod)) continue;
-      if (fs::exists(pod / kFixtureContainer)) fs::rename(pod / kFixtureContainer, pod / kContainerId);
-      fs::rename(pod, ctl.path() / "kubepods" / (std::string("pod") + kPodUid));
-    }
+    CopyKubeletFixtureTree(dir_);
   }
   void TearDown() override { RemoveTree(dir_); }
 

@@ -41,6 +41,29 @@ bool WriteAll(SSL* ssl, const std::string& data) {
 
 }  // namespace
 
+bool MakeTestCa(const std::string& dir, const std::string& name, const std::string& subject,
+                std::string* error) {
+  // EC P-256 keys: generated in milliseconds, unlike RSA.
+  return RunOpenssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                     "-keyout", dir + "/" + name + ".key", "-out", dir + "/" + name + ".crt", "-days", "2",
+                     "-subj", subject, "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+                     "keyUsage=critical,keyCertSign,cRLSign"},
+                    error);
+}
+
+bool MakeTestLeaf(const std::string& dir, const std::string& name, const std::string& subject,
+                  const std::string& san, const std::string& ca, std::string* error) {
+  WriteFile(dir + "/" + name + ".ext",
+            "subjectAltName=" + san + "\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
+  return RunOpenssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                     dir + "/" + name + ".key", "-out", dir + "/" + name + ".csr", "-subj", subject},
+                    error) &&
+         RunOpenssl({"x509", "-req", "-in", dir + "/" + name + ".csr", "-CA", ca + ".crt", "-CAkey", ca + ".key",
+                     "-CAcreateserial", "-out", dir + "/" + name + ".crt", "-days", "2", "-extfile",
+                     dir + "/" + name + ".ext"},
+                    error);
+}
+
 TestCerts MakeTestCerts(const std::string& dir) {
   TestCerts c;
   c.dir = dir;
@@ -50,36 +73,20 @@ TestCerts MakeTestCerts(const std::string& dir) {
   c.server_key = dir + "/server.key";
   c.wrong_host_cert = dir + "/wrong.crt";
   c.wrong_host_key = dir + "/wrong.key";
-  // EC P-256 keys: generated in milliseconds, unlike RSA.
-  auto self_signed_ca = [&](const std::string& name) {
-    return RunOpenssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                       "-nodes", "-keyout", dir + "/" + name + ".key", "-out", dir + "/" + name + ".crt",
-                       "-days", "2", "-subj", "/CN=nodepulse-test-" + name,
-                       "-addext", "basicConstraints=critical,CA:TRUE",
-                       "-addext", "keyUsage=critical,keyCertSign,cRLSign"},
-                      &c.error);
-  };
+  auto ca = [&](const std::string& name) { return MakeTestCa(dir, name, "/CN=nodepulse-test-" + name, &c.error); };
   auto leaf = [&](const std::string& name, const std::string& san) {
-    WriteFile(dir + "/" + name + ".ext",
-              "subjectAltName=" + san + "\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n");
-    return RunOpenssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                       "-keyout", dir + "/" + name + ".key", "-out", dir + "/" + name + ".csr",
-                       "-subj", "/CN=kubelet-" + name},
-                      &c.error) &&
-           RunOpenssl({"x509", "-req", "-in", dir + "/" + name + ".csr", "-CA", c.ca, "-CAkey",
-                       dir + "/ca.key", "-CAcreateserial", "-out", dir + "/" + name + ".crt", "-days",
-                       "2", "-extfile", dir + "/" + name + ".ext"},
-                      &c.error);
+    return MakeTestLeaf(dir, name, "/CN=kubelet-" + name, san, dir + "/ca", &c.error);
   };
-  if (self_signed_ca("ca") && self_signed_ca("other-ca") && leaf("server", "IP:127.0.0.1") &&
+  if (ca("ca") && ca("other-ca") && leaf("server", "IP:127.0.0.1") &&
       leaf("wrong", "DNS:kubelet.example,IP:10.11.12.13")) {
     c.error.clear();
   }
   return c;
 }
 
-FakeKubelet::FakeKubelet(const std::string& cert, const std::string& key, std::string token)
-    : token_(std::move(token)) {
+FakeKubelet::FakeKubelet(const std::string& cert, const std::string& key, std::string token,
+                         std::string address, int port)
+    : address_(std::move(address)), token_(std::move(token)) {
   // A client that gives up (timeout tests) makes our next write hit a closed
   // socket; that must be an error return, not a process-killing SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
@@ -95,7 +102,9 @@ FakeKubelet::FakeKubelet(const std::string& cert, const std::string& key, std::s
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // loopback only
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  // Loopback only (127.0.0.0/8).
+  if (inet_pton(AF_INET, address_.c_str(), &a.sin_addr) != 1 || (ntohl(a.sin_addr.s_addr) >> 24) != 127) return;
   if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || listen(listen_fd_, 16) != 0) {
     return;
   }

@@ -1,4 +1,4 @@
-// FakeKubelet: a real HTTPS server on 127.0.0.1 (OpenSSL, TLS 1.2+) that
+// FakeKubelet: a real HTTPS server on loopback (OpenSSL, TLS 1.2+) that
 // serves fixture bodies by path and requires "Authorization: Bearer <token>",
 // with switchable faults: slow, garbage, an HTTP status, an oversized or
 // length-less body. Certificates come from the openssl CLI at test time
@@ -30,18 +30,30 @@ struct TestCerts {
 };
 TestCerts MakeTestCerts(const std::string& dir);
 
+// The pieces MakeTestCerts is made of, for tests that need other names or
+// addresses: a CA <dir>/<name>.{crt,key} with `subject` ("/CN=..."), and a
+// serving certificate <dir>/<name>.{crt,key} for `san` ("IP:127.0.0.1")
+// signed by the CA at path `ca` (without .crt/.key). False and *error set
+// when the openssl CLI fails.
+bool MakeTestCa(const std::string& dir, const std::string& name, const std::string& subject,
+                std::string* error);
+bool MakeTestLeaf(const std::string& dir, const std::string& name, const std::string& subject,
+                  const std::string& san, const std::string& ca, std::string* error);
+
 class FakeKubelet {
  public:
   enum class Fault { kNone, kSlow, kGarbage, kStatus, kHugeNoLength, kClose };
 
-  FakeKubelet(const std::string& cert, const std::string& key, std::string token);
+  // Listens on `address` (a 127.0.0.0/8 address) at `port` (0: any free one).
+  FakeKubelet(const std::string& cert, const std::string& key, std::string token,
+              std::string address = "127.0.0.1", int port = 0);
   ~FakeKubelet();
   FakeKubelet(const FakeKubelet&) = delete;
   FakeKubelet& operator=(const FakeKubelet&) = delete;
 
   bool ok() const { return port_ > 0; }
   int port() const { return port_; }
-  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "https://" + address_ + ":" + std::to_string(port_); }
 
   void Serve(const std::string& path, std::string body);
   void SetFault(Fault fault, int arg = 0);  // kSlow: ms; kStatus: code; kHugeNoLength: bytes
@@ -55,6 +67,7 @@ class FakeKubelet {
   void* ctx_ = nullptr;  // SSL_CTX
   int listen_fd_ = -1;
   int port_ = -1;
+  const std::string address_;
   const std::string token_;
   std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};
