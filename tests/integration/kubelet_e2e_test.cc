@@ -14,6 +14,8 @@
 namespace nodepulse::testing {
 namespace {
 
+// Renamed after kContainerId: the busy container of the fixture's pod.
+constexpr char kFixtureContainer[] = "9c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b02";
 constexpr char kToken[] = "e2e-token-0123456789";
 
 class KubeletE2ETest : public ::testing::Test {
@@ -24,7 +26,7 @@ class KubeletE2ETest : public ::testing::Test {
     certs_ = MakeTestCerts(dir_);
     ASSERT_TRUE(certs_.error.empty()) << certs_.error;
     WriteFile(dir_ + "/token", std::string(kToken) + "\n");
-    CopyKubeletFixtureTree(dir_);
+    CopyKubeletFixtureTree(dir_, kFixtureContainer);
   }
   void TearDown() override { RemoveTree(dir_); }
 

@@ -29,6 +29,8 @@
 namespace nodepulse::testing {
 namespace {
 
+// Renamed after kContainerId: the busy container of the fixture's pod.
+constexpr char kFixtureContainer[] = "9c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b02";
 constexpr char kToken[] = "trust-e2e-token-0123456789";
 constexpr int kKubeletPort = 10250;  // what the agent assumes in a pod
 // Like a kubelet's own self-signed pair (<node>-ca@<unix time>, <node>@<unix time>).
@@ -63,7 +65,7 @@ class KubeletTrustE2ETest : public ::testing::Test {
   void SetUp() override {
     dir_ = MakeTempDir("nodepulse-test-kubelet-trust");
     ASSERT_FALSE(dir_.empty());
-    CopyKubeletFixtureTree(dir_);
+    CopyKubeletFixtureTree(dir_, kFixtureContainer);
     std::string error;
     // The cluster CA: the service account's ca.crt.
     ASSERT_TRUE(MakeTestCa(dir_, "cluster-ca", "/CN=kubernetes", &error)) << error;

@@ -2,41 +2,27 @@
 // cgroup tree renamed after a pod UID and container ID of the 1.35 /pods
 // fixture, labels its series through MakeKubeletLabeler() with what the
 // client fetched from the HTTPS fake kubelet, as cAdvisor would.
-#include <filesystem>
-
 #include "https_fixture.h"
+#include "kubelet_fixture.h"
 #include "nodepulse/collectors/cgroup.h"
 #include "nodepulse/pipeline/pipeline.h"
 
 namespace nodepulse::collectors {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::FindSeries;
+using testing::kContainerId;
+using testing::kPodUid;
 
-constexpr char kFixturePod[] = "pod6f1c2a9e-0b4d-4e1f-9a57-3c2d1e0f9a01";
 constexpr char kFixtureContainer[] = "4f0a1c8e2b6d9f3a5c7e1b0d2f4a6c8e0b2d4f6a8c0e2a4c6e8f0a2b4c6d8e01";
 constexpr char kSandbox[] = "9c1e3a5b7d9f1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b02";
-// e2e-hpa-6cd8d99884-tggnr and its php-apache container in pods.nri-k8s-1.35.json.
-constexpr char kPodUid[] = "3ea3ef66-5f89-43b7-b88b-6ee26f5b18a4";
-constexpr char kContainerId[] = "77bb57d9a0006a5ac95a6fa541b2f2a646943143fe1d906aaf70a392d9a62b83";
 
 class KubeletJoinTest : public testing::KubeletHttpsTest {
  protected:
   void SetUp() override {
     KubeletHttpsTest::SetUp();
     root_ = testing::MakeTempDir("kubelet-join");
-    const fs::path src = std::string(NODEPULSE_FIXTURES) + "/cgroup/v1-cgroupfs-debian12";
-    fs::copy(src / "sys", fs::path(root_) / "sys", fs::copy_options::recursive);
-    fs::copy(src / "proc", fs::path(root_) / "proc", fs::copy_options::recursive);
-    // Rename in every controller hierarchy, as the kubelet's cgroupfs driver
-    // would have named them: kubepods/pod<uid>/<container id>.
-    for (const auto& controller : fs::directory_iterator(fs::path(root_) / "sys/fs/cgroup")) {
-      fs::path pod = controller.path() / "kubepods" / kFixturePod;
-      if (!fs::exists(pod)) continue;
-      if (fs::exists(pod / kFixtureContainer)) fs::rename(pod / kFixtureContainer, pod / kContainerId);
-      fs::rename(pod, controller.path() / "kubepods" / (std::string("pod") + kPodUid));
-    }
+    testing::CopyKubeletFixtureTree(root_, kFixtureContainer);
   }
   void TearDown() override { testing::RemoveTree(root_); }
   std::string root_;
