@@ -33,6 +33,8 @@ std::string Pattern(const ContainerNaming& n) {
                   : Cat({"`", n.prefix, "`"});
 }
 
+}  // namespace
+
 const ContainerNaming* MonitorOf(const ContainerNaming& container) {
   for (const ContainerNaming& n : kContainerNamings) {
     if (n.role == Role::kMonitor && n.runtime == container.runtime &&
@@ -42,8 +44,6 @@ const ContainerNaming* MonitorOf(const ContainerNaming& container) {
   }
   return nullptr;
 }
-
-}  // namespace
 
 const ContainerNaming* MatchContainerName(Driver driver, std::string_view component,
                                           std::string_view* id) {

@@ -103,6 +103,9 @@ inline constexpr PodPlacement kPodPlacements[] = {
 const ContainerNaming* MatchContainerName(Driver driver, std::string_view component,
                                           std::string_view* id);
 
+// The monitor row of `container`'s runtime and driver; nullptr if it has none.
+const ContainerNaming* MonitorOf(const ContainerNaming& container);
+
 // The directory name `naming` gives the container `id`.
 std::string ContainerDirName(const ContainerNaming& naming, std::string_view id);
 

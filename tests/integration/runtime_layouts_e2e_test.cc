@@ -91,13 +91,6 @@ struct PodPlan {
   std::string Workload() const { return "w-" + name; }
 };
 
-const ci::ContainerNaming* MonitorOf(const ci::ContainerNaming& n) {
-  for (const ci::ContainerNaming& m : ci::kContainerNamings) {
-    if (m.role == ci::Role::kMonitor && m.runtime == n.runtime && m.driver == n.driver) return &m;
-  }
-  return nullptr;
-}
-
 std::string HexId(uint32_t n, char kind) { return absl::StrFormat("%c%063x", kind, n); }
 
 // Every container row of the table under every QoS placement of its driver;
@@ -111,7 +104,7 @@ std::vector<PodPlan> PlanAllLayouts() {
       const uint32_t i = static_cast<uint32_t>(plans.size());
       PodPlan plan;
       plan.naming = &n;
-      plan.monitor = MonitorOf(n);
+      plan.monitor = ci::MonitorOf(n);
       plan.placement = &p;
       plan.uid = absl::StrFormat("0d1e2f3a-4b5c-4d6e-8f70-%012d", i);
       plan.name = absl::AsciiStrToLower(absl::StrCat(std::string(n.runtime), "-",
