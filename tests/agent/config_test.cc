@@ -25,6 +25,10 @@ TEST_F(ConfigTest, DefaultsMatchTheDocs) {
   EXPECT_EQ(c->cgroup_root, "/sys/fs/cgroup");
   EXPECT_EQ(c->proc_root, "/proc");
   EXPECT_EQ(c->log_level, LogLevel::kInfo);
+  EXPECT_EQ(c->kubelet_ready_grace, absl::Seconds(15));
+  c = Parse({"--kubelet-ready-grace=0s"});  // 0: never wait for the kubelet
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kubelet_ready_grace, absl::ZeroDuration());
 }
 
 TEST_F(ConfigTest, AcceptsDashesUnderscoresAndSeparateValues) {
@@ -48,6 +52,10 @@ TEST_F(ConfigTest, BoolFlagsAndHelp) {
   c = Parse({"--help"});
   ASSERT_TRUE(c.ok());
   EXPECT_TRUE(c->help);
+  // --version answers where the machine's paths do not exist (an image build).
+  c = Parse({"--version", "--cgroup-root=/does/not/exist"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->version);
   EXPECT_TRUE(absl::StrContains(Usage(), "--cgroup-root"));
 }
 
@@ -71,6 +79,8 @@ TEST_F(ConfigTest, RejectsBadValuesNamingTheFlag) {
       {"--max-series", "--max-series"},
       {"--aggregates=cpu,gpu", "--aggregates"},
       {"--retention=1s:6m,7s:1h", "--retention"},
+      {"--kubelet-ready-grace=-1s", "--kubelet-ready-grace"},
+      {"--kubelet-ready-grace=2h", "--kubelet-ready-grace"},
   };
   for (const auto& [arg, name] : bad) {
     absl::FlagSaver saver;
