@@ -334,6 +334,9 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
   }
 
   cfg.version = absl::GetFlag(FLAGS_version);
+  // Like --help: answers anywhere, before any flag is checked against this
+  // machine (the image build runs it in a root without /sys/fs/cgroup).
+  if (cfg.version) return cfg;
   cfg.listen = absl::GetFlag(FLAGS_listen);
   if (absl::Status s = exporters::ValidateListenAddress(cfg.listen); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--listen: ", s.message()));
