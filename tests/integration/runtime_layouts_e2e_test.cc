@@ -316,11 +316,13 @@ TEST_P(RuntimeLayoutsE2E, EveryLayoutJoinedMonitorsLeftOutSandboxNotSummed) {
       EXPECT_FALSE(absl::StrContains(m, Id(p.MonitorPath())));
     }
     // Pod and workload sums hold the container alone: not the pod cgroup,
-    // the sandbox or the monitor (each has as much or more). Rings hold
-    // float32, hence the cast.
+    // the sandbox or the monitor, whose own working sets (non-zero, as the
+    // sandbox's shows; the monitor's equals the container's) would change
+    // the sum. Rings hold float32, hence the cast.
     const double ws = static_cast<float>(
         SampleValue(m, "container_memory_working_set_bytes", {Id(p.ContainerPath())}).value_or(-1));
     ASSERT_GT(ws, 0);
+    ASSERT_GT(SampleValue(m, "container_memory_working_set_bytes", {Id(p.SandboxPath())}).value_or(0), 0);
     EXPECT_EQ(SampleValue(m, "pod:container_memory_working_set_bytes:max1m",
                           {Label("namespace", ns), Label("pod", p.name)})
                   .value_or(-1),
@@ -329,7 +331,7 @@ TEST_P(RuntimeLayoutsE2E, EveryLayoutJoinedMonitorsLeftOutSandboxNotSummed) {
                              absl::StrCat("/api/v1/aggregates?namespace=", ns, "&workload=",
                                           p.Workload(), "&metric=memory&window=1m&stat=max"));
     ASSERT_EQ(api.status, 200) << api.body;
-    EXPECT_TRUE(absl::StartsWith(api.body, absl::StrCat("{\"value\":"))) << api.body;
+    EXPECT_TRUE(absl::StartsWith(api.body, "{\"value\":")) << api.body;
     EXPECT_DOUBLE_EQ(std::stod(api.body.substr(9)), ws) << api.body;
     EXPECT_TRUE(absl::StrContains(api.body, "\"pods\":1")) << api.body;
   }
