@@ -2,11 +2,13 @@
 # this kind of machine (measured facts in deploy/README.md, "Building the
 # image"). Sourced, not run.
 
-# Installs the container tooling when missing (Debian 12 packages; root).
+# The container tooling (Debian 12 packages): scripts/deps.sh installs it for
+# the test suite, podman_install for deploy/build-image.sh on its own.
+podman_packages=(podman buildah mmdebstrap runc crun uidmap netavark aardvark-dns iptables)
+
 podman_install() {
-  local want=(podman buildah mmdebstrap runc crun uidmap netavark aardvark-dns iptables)
   local missing=()
-  for p in "${want[@]}"; do
+  for p in "${podman_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   ((${#missing[@]})) || return 0

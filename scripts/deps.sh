@@ -20,6 +20,10 @@ test_pkgs=(prometheus openssl procps iproute2 curl clang libclang-rt-14-dev wrk 
 test_pkgs+=(ninja-build lld)
 # tests/vm: the cgroup v2 VM suite (qemu TCG, busybox initramfs, depmod -b).
 test_pkgs+=(qemu-system-x86 busybox-static cpio kmod)
+# tests/container: podman, runc, mmdebstrap (the image without a registry).
+# shellcheck source=deploy/podman-lib.sh
+source "$(dirname "$0")/../deploy/podman-lib.sh"
+test_pkgs+=("${podman_packages[@]}")
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-build}" == "test" ]]; then want+=("${test_pkgs[@]}"); fi

@@ -453,6 +453,10 @@ class Harness(unittest.TestCase):
                  f"--volume={cls.sa_dir}:/var/run/secrets/kubernetes.io/serviceaccount:ro"]
         if cls.spec.host_network:
             flags.append("--network=host")
+        # A cgroup namespace of its own, as containerd gives every container
+        # on cgroup v2: the agent's /proc/self/cgroup and mountinfo roots
+        # then differ from the host's, and it must still find the hierarchies.
+        flags.append("--cgroupns=private")
         for k, v in env.items():
             flags.append(f"--env={k}={v}")
         Env.containers.append(cls.agent_name)
@@ -644,6 +648,11 @@ class DeployedAgentTest(Harness):
         self.assertEqual(status["Uid"].split()[0], str(uid))
         self.assertEqual(int(status["CapEff"].strip(), 16), 0)
         self.assertEqual(status["NoNewPrivs"].strip(), "1")
+        # The pod's own namespaces, not the node's: what test_06 reads
+        # through is not the agent's network, and its cgroup view is private.
+        for ns in ("net", "cgroup", "mnt"):
+            self.assertNotEqual(os.readlink(f"/proc/{pid}/ns/{ns}"),
+                                os.readlink(f"/proc/self/ns/{ns}"), ns)
 
     def test_08_removed_container_vanishes(self):
         cgroup = self.mem["cgroup"]
