@@ -4,7 +4,8 @@
 
 # The container tooling (Debian 12 packages): scripts/deps.sh installs it for
 # the test suite, podman_install for deploy/build-image.sh on its own.
-podman_packages=(podman buildah mmdebstrap runc crun uidmap netavark aardvark-dns iptables)
+# containerd (with ctr) is only for tests/container.
+podman_packages=(podman buildah mmdebstrap runc crun uidmap netavark aardvark-dns iptables containerd)
 
 podman_install() {
   local missing=()

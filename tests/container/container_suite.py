@@ -43,7 +43,8 @@ ARGS = None
 CGROUP = "/sys/fs/cgroup"
 MIB = 1 << 20
 HELD_BYTES = 64 * MIB
-CPU_LIMIT = 0.5
+CPU_LIMIT = 0.5       # the podman busy container's --cpus
+CTRD_CPU_LIMIT = 0.3  # the containerd busy container's CFS quota
 
 
 def log(*a):
@@ -235,6 +236,78 @@ class Kubelet:
         self.server.server_close()
 
 
+# ------------------------------------------------------------------ containerd
+
+class Containerd:
+    """A private containerd (Debian's 1.6, CRI plugin off: no CNI needed) with
+    its own root, state and socket under `directory`, driven with ctr in the
+    kubelet's k8s.io namespace. `ctr run --cgroup <pod>/<id>` gives exactly
+    the cgroupfs layout the kubelet and containerd's CRI plugin make: the bare
+    64-hex ID below the pod cgroup, no monitor cgroup beside it."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.sock = f"{directory}/containerd.sock"
+        self.ids = []
+        with open(f"{directory}/config.toml", "w") as f:
+            f.write(f'''version = 2
+root = "{directory}/root"
+state = "{directory}/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "{self.sock}"
+[ttrpc]
+  address = "{self.sock}.ttrpc"
+''')
+        self.log = open(f"{directory}/containerd.log", "wb")
+        self.proc = subprocess.Popen(["containerd", "--config", f"{directory}/config.toml"],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while self.ctr("version", check=False).returncode != 0:
+            if time.time() > deadline or self.proc.poll() is not None:
+                raise AssertionError(f"containerd did not start; see {directory}/containerd.log")
+            time.sleep(0.2)
+
+    def ctr(self, *args, check=True):
+        return run(["ctr", "--address", self.sock, "--namespace", "k8s.io", *args], check=check)
+
+    def import_from_podman(self, ref):
+        archive = f"{self.dir}/image.tar"
+        podman("save", "--format", "oci-archive", "-o", archive, ref)
+        self.ctr("images", "import", "--base-name", ref.rsplit(":", 1)[0], archive)
+        os.unlink(archive)
+
+    def run_container(self, ref, pod_cgroup, flags, command):
+        cid = uuid.uuid4().hex + uuid.uuid4().hex  # 64 hex, like a CRI container ID
+        self.ids.append(cid)
+        self.ctr("run", "--detach", "--cgroup", f"{pod_cgroup}/{cid}", *flags, ref, cid,
+                 "sh", "-c", command)
+        pid = None
+        for line in self.ctr("tasks", "ls").stdout.splitlines():
+            if line.startswith(cid):
+                pid = int(line.split()[1])
+        return {"name": cid, "id": cid, "pid": pid, "parent": pod_cgroup,
+                "cgroup": f"{pod_cgroup}/{cid}"}
+
+    def remove(self, cid):
+        self.ctr("tasks", "kill", "--signal", "SIGKILL", cid, check=False)
+        deadline = time.time() + 10
+        while self.ctr("tasks", "delete", cid, check=False).returncode != 0:
+            if time.time() > deadline:
+                break
+            time.sleep(0.2)
+        self.ctr("containers", "delete", cid, check=False)
+        self.ids.remove(cid)
+
+    def stop(self):
+        # Tasks first: their shims outlive containerd by design.
+        for cid in list(self.ids):
+            self.remove(cid)
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
 # ------------------------------------------------------------------ Prometheus
 
 class Prometheus:
@@ -353,6 +426,7 @@ class Harness(unittest.TestCase):
     maxDiff = None
     kubelet = None
     prometheus = None
+    containerd = None
 
     @classmethod
     def setUpClass(cls):
@@ -372,6 +446,8 @@ class Harness(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        if cls.containerd:
+            cls.containerd.stop()
         cleanup_all()
         if cls.kubelet:
             cls.kubelet.stop()
@@ -533,6 +609,16 @@ class DeployedAgentTest(Harness):
             f"head -c {HELD_BYTES} /dev/urandom > /data/held && exec sleep 3600")
         cls.idle = cls.run_workload("idle", db, ["--cpus=0.2", "--memory=64m"], "exec sleep 3600")
         cls.image_ref = img = ARGS.workload_image
+        # The runtime most clusters run: containerd names the container's
+        # cgroup by its bare ID; the pod's sandbox (pause) is a container
+        # /pods does not list.
+        cls.containerd = Containerd(tempfile.mkdtemp(prefix="containerd-", dir=cls.tmp))
+        cls.containerd.import_from_podman(img)
+        cls.api_uid, api = cls.new_pod("/kubepods/burstable")
+        cls.sandbox = cls.containerd.run_container(img, api, [], "exec sleep 3600")
+        cls.api = cls.containerd.run_container(
+            img, api, ["--cpu-quota", str(int(CTRD_CPU_LIMIT * 100000)), "--cpu-period", "100000"],
+            "while :; do :; done")
         pki = Pki(cls.tmp, cls.ip)
         cls.start_kubelet(pki, pki.ca)
         cls.kubelet.add_pod(cls.web_uid, "shop", "web-6cd8d99884-tggnr", "web-6cd8d99884",
@@ -540,6 +626,8 @@ class DeployedAgentTest(Harness):
                              ("mem", img, f"cri-o://{cls.mem['id']}")])
         cls.kubelet.add_pod(cls.db_uid, "shop", "db-7f9c6b5d4-x2x7q", "db-7f9c6b5d4",
                             [("idle", img, f"docker://{cls.idle['id']}")])
+        cls.kubelet.add_pod(cls.api_uid, "shop", "api-84c7d9f6b-q9z2m", "api-84c7d9f6b",
+                            [("api", img, f"containerd://{cls.api['id']}")])
         cls.prometheus = Prometheus(cls.ip, free_port(cls.ip), cls.tmp)
         cls.prometheus.start()
         # The suite's one addition to the manifest's args: a receiver to write
@@ -557,10 +645,11 @@ class DeployedAgentTest(Harness):
 
     def test_02_runtime_made_containers_carry_kubelet_labels(self):
         samples = self.scrape()
-        expect = [(self.busy, "busy", "web-6cd8d99884-tggnr", self.web_uid),
-                  (self.mem, "mem", "web-6cd8d99884-tggnr", self.web_uid),
-                  (self.idle, "idle", "db-7f9c6b5d4-x2x7q", self.db_uid)]
-        for w, container, pod, uid in expect:
+        expect = [(self.busy, "busy", "web-6cd8d99884-tggnr"),
+                  (self.mem, "mem", "web-6cd8d99884-tggnr"),
+                  (self.idle, "idle", "db-7f9c6b5d4-x2x7q"),
+                  (self.api, "api", "api-84c7d9f6b-q9z2m")]
+        for w, container, pod in expect:
             cgroup = w["cgroup"]
             self.assertTrue(any(os.path.isdir(r + cgroup) for r in hierarchies()),
                             f"podman did not make {cgroup}")
@@ -573,6 +662,13 @@ class DeployedAgentTest(Harness):
             self.assertEqual(labels.get("image"), self.image_ref, labels)
             self.assertEqual(labels.get("name"), w["id"], labels)
 
+    def test_02b_sandbox_is_a_pod_member_without_container(self):
+        got = select(self.scrape(), "container_cpu_usage_seconds_total", id=self.sandbox["cgroup"])
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0][0].get("container", ""), "")
+        self.assertEqual(got[0][0].get("pod"), "api-84c7d9f6b-q9z2m")
+        self.assertEqual(got[0][0].get("namespace"), "shop")
+
     def test_03_monitor_cgroups_are_not_containers(self):
         samples = self.scrape()
         for n, labels, _ in samples:
@@ -581,24 +677,31 @@ class DeployedAgentTest(Harness):
                 self.assertEqual(labels.get("container", ""), "", f"{n} {labels}")
 
     def test_04_cpu_matches_the_busy_process_and_its_limit(self):
-        cgroup = self.busy["cgroup"]
+        """Both runtimes' busy loops, over the same 10 s: the agent's CPU
+        rate is the process's own CPU time within 10%, under the limit,
+        and throttled."""
+        loads = [("podman", self.busy, CPU_LIMIT), ("containerd", self.api, CTRD_CPU_LIMIT)]
 
         def read():
             s = self.scrape()
-            agent = select(s, "container_cpu_usage_seconds_total", id=cgroup)[0][1]
-            return time.time(), agent, process_cpu_seconds(self.busy["pid"])
+            return time.time(), [
+                (select(s, "container_cpu_usage_seconds_total", id=w["cgroup"])[0][1],
+                 process_cpu_seconds(w["pid"])) for _, w, _ in loads]
 
-        t0, a0, p0 = read()
+        t0, r0 = read()
         time.sleep(10)
-        t1, a1, p1 = read()
-        agent_rate = (a1 - a0) / (t1 - t0)
-        process_rate = (p1 - p0) / (t1 - t0)
-        log(f"busy: agent {agent_rate:.3f} cores, process {process_rate:.3f}, limit {CPU_LIMIT}")
-        self.assertGreater(process_rate, 0.1, "the busy loop got no CPU")
-        self.assertAlmostEqual(agent_rate, process_rate, delta=0.1 * process_rate)
-        self.assertLessEqual(agent_rate, CPU_LIMIT * 1.1)
-        throttled = select(self.scrape(), "container_cpu_cfs_throttled_periods_total", id=cgroup)
-        self.assertTrue(throttled and throttled[0][1] > 0, f"no throttling: {throttled}")
+        t1, r1 = read()
+        throttled = self.scrape()
+        for (runtime, w, limit), (a0, p0), (a1, p1) in zip(loads, r0, r1):
+            agent_rate = (a1 - a0) / (t1 - t0)
+            process_rate = (p1 - p0) / (t1 - t0)
+            log(f"{runtime} busy: agent {agent_rate:.3f} cores, process {process_rate:.3f}, "
+                f"limit {limit}")
+            self.assertGreater(process_rate, 0.1, f"{runtime}: the busy loop got no CPU")
+            self.assertAlmostEqual(agent_rate, process_rate, delta=0.1 * process_rate, msg=runtime)
+            self.assertLessEqual(agent_rate, limit * 1.1, runtime)
+            got = select(throttled, "container_cpu_cfs_throttled_periods_total", id=w["cgroup"])
+            self.assertTrue(got and got[0][1] > 0, f"{runtime}: no throttling: {got}")
 
     def test_05_memory_at_least_what_the_container_holds(self):
         cgroup = self.mem["cgroup"]
@@ -654,17 +757,21 @@ class DeployedAgentTest(Harness):
             self.assertNotEqual(os.readlink(f"/proc/{pid}/ns/{ns}"),
                                 os.readlink(f"/proc/self/ns/{ns}"), ns)
 
-    def test_08_removed_container_vanishes(self):
-        cgroup = self.mem["cgroup"]
-        self.assertTrue(select(self.scrape(), "container_memory_usage_bytes", id=cgroup))
+    def test_08_removed_containers_vanish(self):
+        gone = [self.mem["cgroup"], self.api["cgroup"]]
+        samples = self.scrape()
+        for cgroup in gone:
+            self.assertTrue(select(samples, "container_memory_usage_bytes", id=cgroup), cgroup)
         podman("rm", "--force", "--time=0", self.mem["name"])
         Env.containers.remove(self.mem["name"])
+        self.containerd.remove(self.api["id"])
         deadline = time.time() + 15
         while time.time() < deadline:
-            if not any(l.get("id") == cgroup for _, l, _ in self.scrape()):
+            left = {l.get("id") for _, l, _ in self.scrape()} & set(gone)
+            if not left:
                 return
             time.sleep(0.5)
-        self.fail(f"{cgroup} still exported 15 s after podman rm")
+        self.fail(f"{left} still exported 15 s after the runtimes removed them")
 
     def test_09_remote_write_loses_nothing_across_outage_and_kill(self):
         series = 'node_memory_MemTotal_bytes'
