@@ -61,21 +61,28 @@ void ReadObjectMeta(Reader& r, api::ObjectMeta* m) {
   }
 }
 
+// Spec and status share ResourceRequirements; null leaves it unset (as
+// protobuf's JSON parser does), {} sets it empty.
+template <typename Msg>
+void ReadResources(Reader& r, Msg* owner) {
+  std::string_view key;
+  if (!r.BeginObject()) return;
+  auto* res = owner->mutable_resources();
+  while (r.NextKey(&key)) {
+    if (key == "requests") ReadStringMap(r, res->mutable_requests());
+    else if (key == "limits") ReadStringMap(r, res->mutable_limits());
+    else r.Skip();
+  }
+}
+
 void ReadContainer(Reader& r, api::Container* c) {
   std::string_view key;
   if (!r.BeginObject()) return;
   while (r.NextKey(&key)) {
     if (key == "name") r.ReadString(c->mutable_name());
     else if (key == "image") r.ReadString(c->mutable_image());
-    else if (key == "resources") {
-      if (!r.BeginObject()) continue;
-      auto* res = c->mutable_resources();
-      while (r.NextKey(&key)) {
-        if (key == "requests") ReadStringMap(r, res->mutable_requests());
-        else if (key == "limits") ReadStringMap(r, res->mutable_limits());
-        else r.Skip();
-      }
-    } else r.Skip();
+    else if (key == "resources") ReadResources(r, c);
+    else r.Skip();
   }
 }
 
@@ -141,6 +148,8 @@ void ReadContainerStatus(Reader& r, api::ContainerStatus* c) {
       c->set_restart_count(v);
     } else if (key == "state") ReadContainerState(r, c->mutable_state());
     else if (key == "lastState") ReadContainerState(r, c->mutable_last_state());
+    else if (key == "resources") ReadResources(r, c);
+    else if (key == "allocatedResources") ReadStringMap(r, c->mutable_allocated_resources());
     else r.Skip();
   }
 }
@@ -148,6 +157,18 @@ void ReadContainerStatus(Reader& r, api::ContainerStatus* c) {
 void ReadStatuses(Reader& r, google::protobuf::RepeatedPtrField<api::ContainerStatus>* out) {
   if (!r.BeginArray()) return;
   while (r.NextElement()) ReadContainerStatus(r, out->Add());
+}
+
+void ReadPodCondition(Reader& r, api::PodCondition* c) {
+  std::string_view key;
+  if (!r.BeginObject()) return;
+  while (r.NextKey(&key)) {
+    if (key == "type") r.ReadString(c->mutable_type());
+    else if (key == "status") r.ReadString(c->mutable_status());
+    else if (key == "reason") r.ReadString(c->mutable_reason());
+    else if (key == "message") r.ReadString(c->mutable_message());
+    else r.Skip();
+  }
 }
 
 void ReadPodStatus(Reader& r, api::PodStatus* s) {
@@ -158,7 +179,11 @@ void ReadPodStatus(Reader& r, api::PodStatus* s) {
     else if (key == "qosClass") r.ReadString(s->mutable_qos_class());
     else if (key == "containerStatuses") ReadStatuses(r, s->mutable_container_statuses());
     else if (key == "initContainerStatuses") ReadStatuses(r, s->mutable_init_container_statuses());
-    else r.Skip();
+    else if (key == "resize") r.ReadString(s->mutable_resize());
+    else if (key == "conditions") {
+      if (!r.BeginArray()) continue;
+      while (r.NextElement()) ReadPodCondition(r, s->add_conditions());
+    } else r.Skip();
   }
 }
 

@@ -32,7 +32,7 @@ using pipeline::SeriesId;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 enum class Field : uint8_t {
-  kCpuRequest, kCpuLimit, kMemRequest, kMemLimit, kRestarts, kOne, kPodOom, kWorkloadOom,
+  kContainerQty, kPodQty, kRestarts, kOne, kPodOom, kWorkloadOom,
   kRxBytes, kRxErrors, kTxBytes, kTxErrors,
   kEphUsed, kEphInodesUsed, kRootfsUsed, kLogsUsed,
   kVolCapacity, kVolAvailable, kVolUsed, kVolInodes, kVolInodesFree, kVolInodesUsed,
@@ -43,13 +43,31 @@ struct Binding {
   Field field;
   uint32_t a = 0;  // pod / usage / workload index
   uint32_t b = 0;  // container / interface / volume index
+  uint8_t q = 0;   // kContainerQty/kPodQty: kQuantities index, + kCurrentBit
 };
+
+// The four resource quantities: one table for every requests/limits series
+// and for reading their values back.
+struct QuantitySpec {
+  const char* resource;
+  const char* unit;
+  bool limit;
+  double ResourceQuantities::*field;
+};
+constexpr QuantitySpec kQuantities[] = {
+    {"cpu", "core", false, &ResourceQuantities::cpu_request_cores},
+    {"memory", "byte", false, &ResourceQuantities::memory_request_bytes},
+    {"cpu", "core", true, &ResourceQuantities::cpu_limit_cores},
+    {"memory", "byte", true, &ResourceQuantities::memory_limit_bytes},
+};
+constexpr uint8_t kCurrentBit = 4;  // Binding::q: the current (applied) size
 
 enum M : int {
   kRequests, kLimits, kRestartsTotal, kLastTerminated, kOwner, kWorkloadPod, kPodOomTotal,
   kWorkloadOomTotal, kNetRx, kNetRxErr, kNetTx, kNetTxErr, kEphUsedM, kEphInodesM, kRootfsM,
   kLogsM, kVolCapM, kVolAvailM, kVolUsedM, kVolInodesM, kVolInodesFreeM, kVolInodesUsedM,
-  kPodVolUsedM, kUp, kErrors, kLastSuccess, kMetricCount
+  kPodVolUsedM, kUp, kErrors, kLastSuccess, kCtrRequestsM, kCtrLimitsM, kPodRequestsM,
+  kPodLimitsM, kResizeM, kMetricCount
 };
 
 const pipeline::MetricSpec kSpecs[kMetricCount] = {
@@ -79,6 +97,11 @@ const pipeline::MetricSpec kSpecs[kMetricCount] = {
     {"nodepulse_kubelet_up", "1 if the last poll of every kubelet endpoint succeeded; 0 with the failure's reason.", MetricKind::kGauge},
     {"nodepulse_kubelet_errors_total", "Failed kubelet requests by endpoint and reason.", MetricKind::kCounter},
     {"nodepulse_kubelet_last_success_timestamp_seconds", "When the endpoint last answered with a usable body.", MetricKind::kGauge},
+    {"nodepulse_container_resource_requests", "Container requests (cores, bytes); state=desired (spec) or current (applied, status.containerStatuses[].resources).", MetricKind::kGauge},
+    {"nodepulse_container_resource_limits", "Container limits (cores, bytes); state=desired (spec) or current (applied).", MetricKind::kGauge},
+    {"nodepulse_pod_resource_requests", "Sum of the pod's regular containers' requests; absent when one has none. state=desired|current.", MetricKind::kGauge},
+    {"nodepulse_pod_resource_limits", "Sum of the pod's regular containers' limits; absent when one is unlimited. state=desired|current.", MetricKind::kGauge},
+    {"nodepulse_pod_resize_status", "1 while an in-place resize is not done: status=in_progress|deferred|infeasible|error.", MetricKind::kGauge},
 };
 
 std::string Lower(std::string s) {
@@ -156,20 +179,17 @@ class KubeletCollector : public Collector {
       case Field::kOne: return 1;
       case Field::kWorkloadOom:
         return b.a < s.workload_oom_kills.size() ? static_cast<double>(s.workload_oom_kills[b.a]) : kNaN;
-      case Field::kCpuRequest: case Field::kCpuLimit: case Field::kMemRequest:
-      case Field::kMemLimit: case Field::kRestarts: case Field::kPodOom: {
+      case Field::kContainerQty: case Field::kPodQty: case Field::kRestarts: case Field::kPodOom: {
         if (b.a >= s.pods.size()) return kNaN;
         const PodMeta& pod = s.pods[b.a];
+        const bool current = (b.q & kCurrentBit) != 0;
+        const double ResourceQuantities::*f = kQuantities[b.q & (kCurrentBit - 1)].field;
         if (b.field == Field::kPodOom) return static_cast<double>(pod.oom_kills);
+        if (b.field == Field::kPodQty) return (current ? pod.pod_current : pod.pod_desired).*f;
         if (b.b >= pod.containers.size()) return kNaN;
         const ContainerMeta& c = pod.containers[b.b];
-        switch (b.field) {
-          case Field::kCpuRequest: return c.cpu_request_cores;
-          case Field::kCpuLimit: return c.cpu_limit_cores;
-          case Field::kMemRequest: return c.memory_request_bytes;
-          case Field::kMemLimit: return c.memory_limit_bytes;
-          default: return static_cast<double>(c.restart_count);
-        }
+        if (b.field == Field::kContainerQty) return (current ? c.current : c.desired).*f;
+        return static_cast<double>(c.restart_count);
       }
       default: break;
     }
@@ -221,12 +241,33 @@ class KubeletCollector : public Collector {
   }
 
   void Bind(pipeline::Pipeline& p, int metric, EntityId entity, Labels extra, Field field,
-            uint32_t a, uint32_t b = 0) {
+            uint32_t a, uint32_t b = 0, uint8_t q = 0) {
     SeriesId id = p.Intern(metric_[metric], entity, std::move(extra));
     if (id == pipeline::kNoSeries) return;  // over --max-series: counted by the pipeline
     // Already bound (a PVC mounted by two pods): the first binding serves.
     if (!live_series_.insert(id).second) return;
-    bindings_.push_back({id, field, a, b});
+    bindings_.push_back({id, field, a, b, q});
+  }
+
+  // kube_pod_container_resource_* keep kube-state-metrics' meaning (the
+  // spec, i.e. desired); the nodepulse_* pair adds state=desired|current,
+  // OpenTelemetry's limit.desired / limit.current split.
+  void BindQuantities(pipeline::Pipeline& p, EntityId entity, const ResourceQuantities& desired,
+                      const ResourceQuantities& current, bool pod, uint32_t i, uint32_t j) {
+    const std::string& node = client_->options().node_name;
+    const Field field = pod ? Field::kPodQty : Field::kContainerQty;
+    for (uint8_t k = 0; k < std::size(kQuantities); ++k) {
+      const QuantitySpec& qs = kQuantities[k];
+      const int m = pod ? (qs.limit ? kPodLimitsM : kPodRequestsM) : (qs.limit ? kCtrLimitsM : kCtrRequestsM);
+      Labels base = {{"node", node}, {"resource", qs.resource}, {"unit", qs.unit}};
+      if (!pod && !std::isnan(desired.*qs.field)) Bind(p, qs.limit ? kLimits : kRequests, entity, base, field, i, j, k);
+      for (bool cur : {false, true}) {
+        if (std::isnan((cur ? current : desired).*qs.field)) continue;
+        Labels l = base;
+        l.push_back({"state", cur ? "current" : "desired"});
+        Bind(p, m, entity, std::move(l), field, i, j, static_cast<uint8_t>(k | (cur ? kCurrentBit : 0)));
+      }
+    }
   }
 
   void Rebind(pipeline::Pipeline& p, const KubeletState& s) {
@@ -234,7 +275,6 @@ class KubeletCollector : public Collector {
     live_series_.clear();
     live_entities_.clear();
     bindings_.clear();
-    const std::string& node = client_->options().node_name;
 
     for (uint32_t i = 0; i < s.pods.size(); ++i) {
       const PodMeta& pod = s.pods[i];
@@ -255,18 +295,15 @@ class KubeletCollector : public Collector {
       Bind(p, kPodOomTotal, pe,
            {{"workload", pod.workload.name}, {"workload_kind", pod.workload.kind}},
            Field::kPodOom, i);
+      BindQuantities(p, pe, pod.pod_desired, pod.pod_current, true, i, 0);
+      if (pod.resize != ResizeState::kNone) {
+        Bind(p, kResizeM, pe, {{"status", std::string(ResizeStateName(pod.resize))}}, Field::kOne, i);
+      }
       for (uint32_t j = 0; j < pod.containers.size(); ++j) {
         const ContainerMeta& c = pod.containers[j];
         EntityId ce = Entity(p, absl::StrCat("C\x1f", ns, "\x1f", pod.name, "\x1f", c.name),
                              {{"container", c.name}, {"namespace", ns}, {"pod", pod.name}});
-        struct R { int metric; double value; const char* resource; const char* unit; Field f; };
-        for (const R& r : {R{kRequests, c.cpu_request_cores, "cpu", "core", Field::kCpuRequest},
-                           R{kRequests, c.memory_request_bytes, "memory", "byte", Field::kMemRequest},
-                           R{kLimits, c.cpu_limit_cores, "cpu", "core", Field::kCpuLimit},
-                           R{kLimits, c.memory_limit_bytes, "memory", "byte", Field::kMemLimit}}) {
-          if (std::isnan(r.value)) continue;
-          Bind(p, r.metric, ce, {{"node", node}, {"resource", r.resource}, {"unit", r.unit}}, r.f, i, j);
-        }
+        BindQuantities(p, ce, c.desired, c.current, false, i, j);
         Bind(p, kRestartsTotal, ce, {}, Field::kRestarts, i, j);
         if (!c.last_terminated_reason.empty()) {
           Bind(p, kLastTerminated, ce, {{"reason", c.last_terminated_reason}}, Field::kOne, i, j);

@@ -25,6 +25,17 @@ std::string_view KubeletErrorName(KubeletError e) {
   return "other";
 }
 
+std::string_view ResizeStateName(ResizeState s) {
+  switch (s) {
+    case ResizeState::kNone: return "none";
+    case ResizeState::kInProgress: return "in_progress";
+    case ResizeState::kDeferred: return "deferred";
+    case ResizeState::kInfeasible: return "infeasible";
+    case ResizeState::kError: return "error";
+  }
+  return "none";
+}
+
 const PodMeta* KubeletState::FindPod(std::string_view uid) const {
   auto it = pod_by_uid.find(absl::string_view(uid.data(), uid.size()));
   return it == pod_by_uid.end() ? nullptr : &pods[it->second];

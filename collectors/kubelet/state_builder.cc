@@ -23,17 +23,36 @@ double Quantity(const google::protobuf::Map<std::string, std::string>& map, cons
   return value.ok() ? *value : kNaN;
 }
 
+ResourceQuantities Quantities(const api::ResourceRequirements& res) {
+  ResourceQuantities q;
+  q.cpu_request_cores = Quantity(res.requests(), "cpu");
+  q.cpu_limit_cores = Quantity(res.limits(), "cpu");
+  q.memory_request_bytes = Quantity(res.requests(), "memory");
+  q.memory_limit_bytes = Quantity(res.limits(), "memory");
+  return q;
+}
+
+// The size in force (see ContainerMeta::current for the order of sources).
+ResourceQuantities Current(const ResourceQuantities& desired, const api::ContainerStatus* status) {
+  if (status == nullptr) return desired;
+  if (status->has_resources()) return Quantities(status->resources());
+  ResourceQuantities q = desired;
+  if (!status->allocated_resources().empty()) {
+    // allocatedResources holds requests only; limits stay the spec's.
+    q.cpu_request_cores = Quantity(status->allocated_resources(), "cpu");
+    q.memory_request_bytes = Quantity(status->allocated_resources(), "memory");
+  }
+  return q;
+}
+
 ContainerMeta MakeContainer(const api::Container& spec, const api::ContainerStatus* status,
                             bool init) {
   ContainerMeta c;
   c.name = spec.name();
   c.init = init;
   c.image = spec.image();
-  const auto& res = spec.resources();
-  c.cpu_request_cores = Quantity(res.requests(), "cpu");
-  c.cpu_limit_cores = Quantity(res.limits(), "cpu");
-  c.memory_request_bytes = Quantity(res.requests(), "memory");
-  c.memory_limit_bytes = Quantity(res.limits(), "memory");
+  c.desired = Quantities(spec.resources());
+  c.current = Current(c.desired, status);
   if (status != nullptr) {
     c.id = std::string(StripRuntimePrefix(status->container_id()));
     // cAdvisor labels with the image the runtime reports (containerd
@@ -86,10 +105,62 @@ InterfaceUsage MakeInterface(const Msg& i, std::string name) {
   return u;
 }
 
+void AppendResourceBits(const ResourceQuantities& q, std::string* sig) {
+  for (double v : {q.cpu_request_cores, q.cpu_limit_cores, q.memory_request_bytes, q.memory_limit_bytes}) {
+    sig->push_back(std::isnan(v) ? '0' : '1');
+  }
+}
+
 void AppendFsBits(const FsUsage& f, std::string* sig) {
   for (const StatValue* v : {&f.capacity_bytes, &f.available_bytes, &f.used_bytes, &f.inodes,
                              &f.inodes_free, &f.inodes_used}) {
     sig->push_back(v->present ? '1' : '0');
+  }
+}
+
+// Pod totals over the regular containers. NaN poisons a sum on purpose: a
+// container without a request (limit) leaves the pod's undefined.
+ResourceQuantities PodSum(const std::vector<ContainerMeta>& containers,
+                          ResourceQuantities ContainerMeta::*which) {
+  ResourceQuantities sum{0, 0, 0, 0};
+  bool any = false;
+  for (const ContainerMeta& c : containers) {
+    if (c.init) continue;
+    const ResourceQuantities& q = c.*which;
+    sum.cpu_request_cores += q.cpu_request_cores;
+    sum.cpu_limit_cores += q.cpu_limit_cores;
+    sum.memory_request_bytes += q.memory_request_bytes;
+    sum.memory_limit_bytes += q.memory_limit_bytes;
+    any = true;
+  }
+  return any ? sum : ResourceQuantities{};
+}
+
+// Conditions (1.33+) win over the deprecated status.resize string; of the
+// conditions, Pending wins over InProgress (a newer resize waits behind one
+// being actuated, and it is the one an operator must act on).
+void ReadResize(const api::PodStatus& status, PodMeta* p) {
+  p->resize = ResizeState::kNone;
+  p->resize_message.clear();
+  const api::PodCondition* pending = nullptr;
+  const api::PodCondition* in_progress = nullptr;
+  for (const api::PodCondition& c : status.conditions()) {
+    if (c.status() != "True") continue;
+    if (c.type() == "PodResizePending") pending = &c;
+    if (c.type() == "PodResizeInProgress") in_progress = &c;
+  }
+  if (pending != nullptr) {
+    p->resize = pending->reason() == "Infeasible" ? ResizeState::kInfeasible : ResizeState::kDeferred;
+    p->resize_message = pending->message();
+  } else if (in_progress != nullptr) {
+    p->resize = in_progress->reason() == "Error" ? ResizeState::kError : ResizeState::kInProgress;
+    p->resize_message = in_progress->message();
+  } else if (status.resize() == "Infeasible") {
+    p->resize = ResizeState::kInfeasible;
+  } else if (status.resize() == "Deferred") {
+    p->resize = ResizeState::kDeferred;
+  } else if (status.resize() == "InProgress" || status.resize() == "Proposed") {
+    p->resize = ResizeState::kInProgress;
   }
 }
 
@@ -129,6 +200,9 @@ std::vector<PodMeta> BuildPods(const api::PodList& list, const KubeletState& pre
     for (const auto& c : pod.spec().containers()) {
       p.containers.push_back(MakeContainer(c, FindStatus(pod.status().container_statuses(), c.name()), false));
     }
+    p.pod_desired = PodSum(p.containers, &ContainerMeta::desired);
+    p.pod_current = PodSum(p.containers, &ContainerMeta::current);
+    ReadResize(pod.status(), &p);
 
     // OOM kills: each restart whose last termination was OOMKilled is one
     // kill. Between two polls several restarts may have happened and only
@@ -236,11 +310,14 @@ std::string LayoutSignature(const KubeletState& s) {
                     p.workload.name, "\n");
     for (const ContainerMeta& c : p.containers) {
       absl::StrAppend(&sig, " C", c.name, "|", c.id, "|", c.image, "|", c.init ? "i" : "-", "|",
-                      c.last_terminated_reason, "|", std::isnan(c.cpu_request_cores) ? "0" : "1",
-                      std::isnan(c.cpu_limit_cores) ? "0" : "1",
-                      std::isnan(c.memory_request_bytes) ? "0" : "1",
-                      std::isnan(c.memory_limit_bytes) ? "0" : "1", "\n");
+                      c.last_terminated_reason, "|");
+      AppendResourceBits(c.desired, &sig);
+      AppendResourceBits(c.current, &sig);
+      sig.push_back('\n');
     }
+    AppendResourceBits(p.pod_desired, &sig);
+    AppendResourceBits(p.pod_current, &sig);
+    absl::StrAppend(&sig, "R", static_cast<int>(p.resize), "\n");
   }
   for (const PodUsage& u : s.usage) {
     absl::StrAppend(&sig, "U", u.uid, "|", u.namespace_name, "|", u.name, "|");

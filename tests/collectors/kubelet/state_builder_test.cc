@@ -44,9 +44,9 @@ TEST(StateBuilderTest, Fixture135) {
   ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->name, "php-apache");
   EXPECT_EQ(c->image, "docker.io/library/nginx:alpine");
-  EXPECT_DOUBLE_EQ(c->cpu_request_cores, 0.2);
-  EXPECT_DOUBLE_EQ(c->cpu_limit_cores, 0.5);
-  EXPECT_TRUE(std::isnan(c->memory_request_bytes));
+  EXPECT_DOUBLE_EQ(c->desired.cpu_request_cores, 0.2);
+  EXPECT_DOUBLE_EQ(c->desired.cpu_limit_cores, 0.5);
+  EXPECT_TRUE(std::isnan(c->desired.memory_request_bytes));
   EXPECT_EQ(pod->name, "e2e-hpa-6cd8d99884-tggnr");
   EXPECT_EQ(pod->workload.kind, "Deployment");
   EXPECT_EQ(st.FindPod("3ea3ef66-5f89-43b7-b88b-6ee26f5b18a4"), pod);
@@ -110,7 +110,7 @@ TEST(StateBuilderTest, OomKillsCountAcrossContainerRestartsAndFeedTheWorkload) {
   KubeletState s0;
   KubeletState s1 = Build(PodJson(0, ""), "{}", s0);
   EXPECT_EQ(s1.pods[0].oom_kills, 0u);
-  EXPECT_DOUBLE_EQ(s1.pods[0].containers[0].memory_limit_bytes, 134217728);
+  EXPECT_DOUBLE_EQ(s1.pods[0].containers[0].desired.memory_limit_bytes, 134217728);
   KubeletState s2 = Build(PodJson(1, "OOMKilled", "u1", "containerd://c2"), "{}", s1);
   EXPECT_EQ(s2.pods[0].oom_kills, 1u);
   KubeletState s3 = Build(PodJson(1, "OOMKilled", "u1", "containerd://c2"), "{}", s2);  // no change

@@ -42,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -124,13 +125,39 @@ struct Workload {
   std::string name;
 };
 
+// CPU and memory requests/limits of a container or a pod; NaN = not set.
+struct ResourceQuantities {
+  double cpu_request_cores = std::numeric_limits<double>::quiet_NaN();
+  double cpu_limit_cores = std::numeric_limits<double>::quiet_NaN();
+  double memory_request_bytes = std::numeric_limits<double>::quiet_NaN();
+  double memory_limit_bytes = std::numeric_limits<double>::quiet_NaN();
+};
+
+// Where a pod's in-place resize (KEP-1287, GA in Kubernetes 1.35) stands,
+// from status.conditions (1.33+) or the older status.resize string.
+enum class ResizeState : uint8_t {
+  kNone = 0,     // nothing pending: desired == current
+  kInProgress,   // PodResizeInProgress: allocated, being actuated
+  kDeferred,     // PodResizePending/Deferred: may fit later
+  kInfeasible,   // PodResizePending/Infeasible: cannot fit on this node
+  kError,        // PodResizeInProgress/Error: the runtime refused it
+};
+inline constexpr int kResizeStates = 5;
+std::string_view ResizeStateName(ResizeState s);  // "none", "in_progress", ...
+
 struct ContainerMeta {
   std::string name;
   std::string id;  // runtime ID without "containerd://" etc.; "" if not started
   std::string image;
   bool init = false;
-  // NaN when not set in the spec.
-  double cpu_request_cores, cpu_limit_cores, memory_request_bytes, memory_limit_bytes;
+  // spec.containers[].resources: what the owner asks for. After a resize
+  // this is the new size even while the old one is still enforced.
+  ResourceQuantities desired;
+  // What is applied: status.containerStatuses[].resources (the runtime's
+  // view, 1.33+); without it, allocatedResources for requests (1.27-1.32
+  // with the feature gate); without either (older kubelets, where a spec
+  // could not change in place), the spec.
+  ResourceQuantities current;
   uint32_t restart_count = 0;
   std::string last_terminated_reason;  // lastState.terminated.reason ("OOMKilled")
 };
@@ -142,6 +169,14 @@ struct PodMeta {
   Workload workload;
   absl::flat_hash_map<std::string, std::string> labels;
   std::vector<ContainerMeta> containers;  // spec order, init containers first
+  // Sums over the regular (non-init) containers: what usage summed over
+  // those containers is compared with. A request sum is NaN when any of
+  // them has no request (HPA leaves utilization undefined then too); a
+  // limit sum is NaN when any is unlimited.
+  ResourceQuantities pod_desired, pod_current;
+  ResizeState resize = ResizeState::kNone;
+  std::string resize_message;  // the condition's message, e.g. "Node didn't have enough capacity: ..."
+
   // OOM kills seen since this agent first saw the pod (restartCount went up
   // with lastState OOMKilled, or OOMKilled at first sight).
   uint64_t oom_kills = 0;
