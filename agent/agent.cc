@@ -15,6 +15,7 @@
 #include "nodepulse/collectors/cgroup.h"
 #include "nodepulse/collectors/procfs.h"
 #include "nodepulse/exporters/prometheus.h"
+#include "nodepulse/exporters/workload_histograms.h"
 #include "nodepulse/log/log.h"
 
 namespace nodepulse::agent {
@@ -203,6 +204,12 @@ void Agent::RegisterHandlers() {
                                     auto e = engine.lock();
                                     auto v = e ? e->view() : nullptr;
                                     return v ? v->exposition : std::string();
+                                  },
+                                  [engine]() -> std::vector<exporters::WorkloadHistogram> {
+                                    auto e = engine.lock();
+                                    auto v = e ? e->view() : nullptr;
+                                    return v ? exporters::WorkloadHistograms(*v)
+                                             : std::vector<exporters::WorkloadHistogram>();
                                   }));
   server_->Handle("/api/v1/aggregates", exporters::AggregatesHandler(aggregates_));
   server_->Handle("/healthz", [this](const exporters::HttpRequest&) {
@@ -314,6 +321,14 @@ void Agent::RunCycle() {
   // A pointer hand-off; encoding and disk I/O happen on the writer's thread.
   if (remote_writer_) remote_writer_->OnSnapshot(pipeline_->snapshot());
   aggregates_->Notify(pipeline_->snapshot());
+  if (remote_writer_) {
+    // The engine publishes a cycle's view a moment after Notify, so this
+    // hands over the previous cycle's view, each one once.
+    if (auto view = aggregates_->view(); view && view->cycle != remote_written_view_cycle_) {
+      remote_written_view_cycle_ = view->cycle;
+      remote_writer_->OnAggregates(std::move(view));
+    }
+  }
   const pipeline::Pipeline::Stats pstats = pipeline_->stats();
   self_->ObservePipeline(pstats);
   MaybeTrimHeap(pstats);

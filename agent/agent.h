@@ -92,6 +92,7 @@ class Agent {
   uint64_t series_high_ = 0;
   uint64_t blocks_released_seen_ = 0;
   uint64_t last_trim_cycle_ = 0;
+  uint64_t remote_written_view_cycle_ = 0;  // aggregates view last sent (collection thread)
   uint64_t follow_up_trim_cycle_ = 0;  // 0: none due
 };
 

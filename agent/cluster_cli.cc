@@ -18,7 +18,8 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: nodepulse merge [--query=Q] [--timeout=2s] URL...\n"
-    "         ask each agent's /api/v1/aggregates?Q and print the merged JSON\n"
+    "         ask each agent's /api/v1/aggregates?Q and print the merged JSON;\n"
+    "         exit 1 when Q's min_coverage/max_age/max_missing_agents refuse it\n"
     "       nodepulse cluster (--agents=URL,URL... | --agents-dns=HOST:PORT) [--listen=H:P]\n"
     "         serve /api/v1/aggregates merged across every agent\n";
 
@@ -58,16 +59,20 @@ int Merge(const std::vector<std::string>& args) {
   std::vector<std::string> ok;
   std::vector<std::pair<std::string, std::string>> errors;
   for (const std::string& u : urls) {
-    absl::StatusOr<std::string> r = exporters::FetchAggregates(u, query, timeout);
+    absl::StatusOr<std::string> r = exporters::FetchAggregates(u, exporters::AgentQuery(query), timeout);
     if (r.ok()) {
       ok.push_back(*std::move(r));
     } else {
       errors.push_back({u, std::string(r.status().message())});
     }
   }
-  std::fputs(exporters::AggregatesJson(exporters::MergeAggregates(ok, errors)).c_str(), stdout);
-  if (ok.empty()) return 2;
-  return errors.empty() ? 0 : 1;
+  exporters::HttpRequest req;
+  req.query = query;
+  exporters::HttpResponse answer = exporters::MergedAnswer(req, ok, errors);
+  std::fputs(answer.body.c_str(), stdout);
+  if (ok.empty() || answer.status == 400) return 2;
+  // 503: missing agents, coverage or freshness below the thresholds.
+  return answer.status == 200 ? 0 : 1;
 }
 
 int Cluster(const std::vector<std::string>& args) {

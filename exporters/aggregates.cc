@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <charconv>
+#include <limits>
 #include <cstdio>
 #include <map>
 #include <tuple>
@@ -11,8 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "aggregates.pb.h"
-#include "aggregates_json.h"
+#include "aggregates_coverage.h"
 #include "json_writer.h"
 #include "nodepulse/log/log.h"
 
@@ -67,13 +70,18 @@ std::string Escape(absl::string_view v) {
   return out;
 }
 
+// What a pod's value is divided by: nothing, or its current request.
+enum class PerRequest : uint8_t { kNone, kCpu, kMemory };
+
 // Where each API metric comes from and how a container's window value is
-// taken: counters are stored as rates, so kAvg is the average rate.
+// taken: counters are stored as rates, so kAvg is the average rate. Same
+// order as AggregateMetrics().
 struct Source {
   const char* api;
   const char* raw;      // container series
   const char* den_raw;  // ratio denominator, or nullptr
   Stat stat;
+  PerRequest per_request = PerRequest::kNone;
 };
 constexpr Source kSources[] = {
     {"cpu", "container_cpu_usage_seconds_total", nullptr, Stat::kAvg},
@@ -85,7 +93,63 @@ constexpr Source kSources[] = {
     {"fs_write", "container_fs_writes_bytes_total", nullptr, Stat::kAvg},
     {"network_receive", "container_network_receive_bytes_total", nullptr, Stat::kAvg},
     {"network_transmit", "container_network_transmit_bytes_total", nullptr, Stat::kAvg},
+    // The pod's cpu / memory value as above, over its request in force.
+    {"cpu_utilization", "container_cpu_usage_seconds_total", nullptr, Stat::kAvg, PerRequest::kCpu},
+    {"memory_utilization", "container_memory_working_set_bytes", nullptr, Stat::kMax,
+     PerRequest::kMemory},
 };
+
+// The divisor of a pod's value: 1, or its request in force; NaN when the
+// pod has none (unknown pod, a container without one, or 0), so the pod is
+// left out and counted, never divided by zero.
+double RequestOf(PerRequest per, const PodInfo* info) {
+  if (per == PerRequest::kNone) return 1;
+  const double r = info == nullptr              ? std::nan("")
+                   : per == PerRequest::kCpu    ? info->cpu_request_cores
+                                                : info->memory_request_bytes;
+  return r > 0 ? r : std::nan("");
+}
+
+std::string PodHelp(const Source& src, const AggregateMetric& am, const std::string& wname) {
+  // A utilization's op is that of the value it divides (rate or max).
+  const std::string op = src.per_request == PerRequest::kNone ? am.rule_op
+                         : src.stat == Stat::kAvg              ? "rate"
+                                                               : "max";
+  std::string help = absl::StrCat("sum over its containers of the ", op, " over ", wname, " of ", src.raw);
+  if (src.per_request == PerRequest::kCpu) absl::StrAppend(&help, ", over the pod's current CPU request");
+  if (src.per_request == PerRequest::kMemory) absl::StrAppend(&help, ", over the pod's current memory request");
+  return absl::StrCat(help, " (", am.unit, ").");
+}
+
+// One workload while its pods are summed.
+struct WorkloadAcc {
+  pipeline::WorkloadRollup rollup;
+  double coverage_sum = 0;       // of the contributing pods' coverages
+  uint32_t without_request = 0;  // pods with samples left out for lack of a request
+  int64_t newest_ms = 0;
+  int64_t oldest_ms = std::numeric_limits<int64_t>::max();
+};
+
+// `running`: the workload's running pods per the kubelet (0: unknown), of
+// which `without_request` cannot count for this metric.
+WorkloadAggregate ToAggregate(WorkloadAcc&& w, const std::string& metric, int64_t window_ms,
+                              uint32_t running, uint32_t without_request) {
+  WorkloadAggregate a;
+  a.namespace_name = std::move(w.rollup.namespace_name);
+  a.workload = std::move(w.rollup.workload);
+  a.workload_kind = std::move(w.rollup.workload_kind);
+  a.metric = metric;
+  a.window_ms = window_ms;
+  a.pods = std::move(w.rollup.pods);
+  const auto contributing = static_cast<uint32_t>(a.pods.count);
+  // Pods that ended inside the window still contributed: never fewer.
+  a.pods_expected = std::max(contributing, running > without_request ? running - without_request : 0);
+  a.pods_without_request = std::max(w.without_request, without_request);
+  a.coverage = a.pods_expected > 0 ? w.coverage_sum / a.pods_expected : 0;
+  a.newest_sample_ms = w.newest_ms;
+  a.oldest_sample_ms = contributing > 0 ? w.oldest_ms : 0;
+  return a;
+}
 
 // Workload series emitted per metric and window (the API serves every stat).
 constexpr Stat kWorkloadStats[] = {Stat::kSum, Stat::kAvg, Stat::kMax, Stat::kP95};
@@ -106,6 +170,8 @@ const std::vector<AggregateMetric>& AggregateMetrics() {
       {"fs_write", "container_fs_writes_bytes", "rate", "bytes_per_second"},
       {"network_receive", "container_network_receive_bytes", "rate", "bytes_per_second"},
       {"network_transmit", "container_network_transmit_bytes", "rate", "bytes_per_second"},
+      {"cpu_utilization", "container_cpu_utilization", "ratio", "ratio"},
+      {"memory_utilization", "container_memory_utilization", "ratio", "ratio"},
   };
   return *m;
 }
@@ -191,19 +257,61 @@ void AggregatesEngine::Run() {
   }
 }
 
-const AggregatesEngine::Grouped& AggregatesEngine::Grouping(const Catalog& cat, MetricId metric) {
+AggregatesEngine::Grouped& AggregatesEngine::Grouping(const Catalog& cat, MetricId metric) {
   if (metric >= groupings_.size()) groupings_.resize(metric + 1);
   std::unique_ptr<Grouped>& g = groupings_[metric];
   if (!g) {
-    g = std::make_unique<Grouped>(Grouped{pipeline::PodGrouping(cat, metric), {}});
+    g = std::make_unique<Grouped>(Grouped{pipeline::PodGrouping(cat, metric), {}, {}, 0});
     g->label_text.reserve(g->grouping.pods());
+    g->last_seen_ms.assign(g->grouping.pods(), 0);
     for (uint32_t i = 0; i < g->grouping.pods(); ++i) {
       const PodRollup& p = g->grouping.pod(i);
       g->label_text.push_back(absl::StrCat("{namespace=\"", Escape(p.namespace_name), "\",pod=\"",
                                            Escape(p.pod), "\"} "));
+      auto seen = seen_carry_.find(std::make_pair(p.namespace_name, p.pod));
+      if (seen != seen_carry_.end()) g->last_seen_ms[i] = seen->second;
     }
   }
   return *g;
+}
+
+void AggregatesEngine::MarkSeen(Grouped& g, const Snapshot& snap) {
+  if (g.seen_cycle == snap.cycle) return;
+  g.seen_cycle = snap.cycle;
+  // Without a window: the pods with a sample in this very cycle.
+  g.grouping.Values(snap, nullptr, Stat::kLast, &count_values_);
+  for (const PodValue& v : count_values_) g.last_seen_ms[v.pod] = snap.timestamp_ms;
+}
+
+void AggregatesEngine::IndexPods() {
+  std::shared_ptr<const std::vector<PodInfo>> pods =
+      options_.pods ? options_.pods() : std::shared_ptr<const std::vector<PodInfo>>();
+  if (pods == pods_) return;
+  pods_ = std::move(pods);
+  pod_index_.clear();
+  workload_pods_.clear();
+  if (!pods_) return;
+  for (uint32_t i = 0; i < pods_->size(); ++i) {
+    const PodInfo& p = (*pods_)[i];
+    pod_index_.emplace(std::make_pair(absl::string_view(p.namespace_name), absl::string_view(p.pod)), i);
+    if (!p.running || p.workload.empty()) continue;
+    WorkloadPods& w = workload_pods_[{p.namespace_name, p.workload_kind, p.workload}];
+    ++w.running;
+    w.running_without_cpu += !(p.cpu_request_cores > 0);
+    w.running_without_memory += !(p.memory_request_bytes > 0);
+  }
+}
+
+const PodInfo* AggregatesEngine::FindPod(const PodRollup& pod) const {
+  auto it = pod_index_.find(std::make_pair(absl::string_view(pod.namespace_name), absl::string_view(pod.pod)));
+  return it == pod_index_.end() ? nullptr : &(*pods_)[it->second];
+}
+
+const AggregatesEngine::WorkloadPods* AggregatesEngine::FindWorkloadPods(absl::string_view ns,
+                                                                         absl::string_view kind,
+                                                                         absl::string_view workload) const {
+  auto it = workload_pods_.find(std::make_tuple(ns, kind, workload));
+  return it == workload_pods_.end() ? nullptr : &it->second;
 }
 
 const PodOwnerInfo* AggregatesEngine::OwnerOf(OwnerCache& cache, const PodRollup& pod) const {
@@ -217,9 +325,21 @@ void AggregatesEngine::Update(const std::shared_ptr<const Snapshot>& snap) {
   if (!snap || !snap->catalog) return;
   const Catalog& cat = *snap->catalog;
   if (snap->catalog != grouped_catalog_) {
+    // Pods keep their last-seen times across a catalog change (any series
+    // coming or going makes one); the newest over the pod's metrics.
+    seen_carry_.clear();
+    for (const std::unique_ptr<Grouped>& g : groupings_) {
+      if (!g) continue;
+      for (uint32_t i = 0; i < g->grouping.pods(); ++i) {
+        const PodRollup& p = g->grouping.pod(i);
+        int64_t& t = seen_carry_[{p.namespace_name, p.pod}];
+        t = std::max(t, g->last_seen_ms[i]);
+      }
+    }
     groupings_.clear();
     grouped_catalog_ = snap->catalog;
   }
+  IndexPods();
   auto view = std::make_shared<AggregatesView>();
   view->timestamp_ms = snap->timestamp_ms;
   view->cycle = snap->cycle;
@@ -239,6 +359,8 @@ void AggregatesEngine::Update(const std::shared_ptr<const Snapshot>& snap) {
     MetricId num = FindMetric(cat, src.raw);
     MetricId den = src.den_raw ? FindMetric(cat, src.den_raw) : kNoMetric;
     if (num == kNoMetric || (src.den_raw && den == kNoMetric)) continue;
+    // Without the kubelet there are no requests to divide by.
+    if (src.per_request != PerRequest::kNone && !options_.pods) continue;
     const AggregateMetric& am = metrics[mi];
     if (!options_.metrics.empty() &&
         std::find(options_.metrics.begin(), options_.metrics.end(), am.name) ==
@@ -250,7 +372,8 @@ void AggregatesEngine::Update(const std::shared_ptr<const Snapshot>& snap) {
       if (ws.window_ms() != options_.windows_ms[wi]) continue;  // not computed
       // Per second this is numbers only: names, label text and owners come
       // from the per-catalog grouping (and the per-update owner cache).
-      const Grouped& g = Grouping(cat, num);
+      Grouped& g = Grouping(cat, num);
+      MarkSeen(g, *snap);
       g.grouping.Values(*snap, &ws, src.stat, &pod_values_);
       if (den != kNoMetric) {
         // ratio: join on (namespace, pod); both lists are in that order.
@@ -272,21 +395,30 @@ void AggregatesEngine::Update(const std::shared_ptr<const Snapshot>& snap) {
         }
         pod_values_.resize(kept);
       }
+      // Samples per pod in the window, for coverage; same pod order.
+      g.grouping.Values(*snap, &ws, Stat::kCount, &count_values_);
       const std::string wname = WindowName(options_.windows_ms[wi]);
       const std::string pod_series = absl::StrCat("pod:", am.rule_metric, ":", am.rule_op, wname);
       if (!pod_values_.empty()) {
         Family(&text, pod_series,
-               absl::StrCat("Per pod: sum over its containers of the ", am.rule_op, " over ", wname,
-                            " of ", src.raw, " (", am.unit, ")."));
+               absl::StrCat("Per pod: ", PodHelp(src, am, wname)));
       }
       // Workloads keyed by views into the groupings and the owner cache,
       // which outlive this update's use of them.
       using WorkloadKey = std::tuple<absl::string_view, absl::string_view, absl::string_view>;
       absl::flat_hash_map<WorkloadKey, size_t> wl_index;
-      std::vector<pipeline::WorkloadRollup> wls;
+      std::vector<WorkloadAcc> wls;
+      size_t ci = 0;
       for (const PodValue& v : pod_values_) {
         const PodRollup& p = g.grouping.pod(v.pod);
-        absl::StrAppend(&text, pod_series, g.label_text[v.pod], Num(v.value), "\n");
+        while (ci < count_values_.size() && count_values_[ci].pod < v.pod) ++ci;
+        const double samples = ci < count_values_.size() && count_values_[ci].pod == v.pod
+                                   ? count_values_[ci].value / std::max<uint32_t>(1, count_values_[ci].series)
+                                   : 0;
+        const double value =
+            v.value / RequestOf(src.per_request, src.per_request == PerRequest::kNone ? nullptr : FindPod(p));
+        const bool no_request = std::isnan(value);  // v.value never is
+        if (!no_request) absl::StrAppend(&text, pod_series, g.label_text[v.pod], Num(value), "\n");
         absl::string_view workload = p.workload, kind = p.workload_kind;
         if (workload.empty()) {
           if (const PodOwnerInfo* o = OwnerOf(owners, p)) {
@@ -298,17 +430,31 @@ void AggregatesEngine::Update(const std::shared_ptr<const Snapshot>& snap) {
         auto [it, inserted] = wl_index.try_emplace(WorkloadKey{p.namespace_name, kind, workload},
                                                    wls.size());
         if (inserted) {
-          pipeline::WorkloadRollup w;
-          w.namespace_name = p.namespace_name;
-          w.workload = std::string(workload);
-          w.workload_kind = std::string(kind);
+          WorkloadAcc w;
+          w.rollup.namespace_name = p.namespace_name;
+          w.rollup.workload = std::string(workload);
+          w.rollup.workload_kind = std::string(kind);
           wls.push_back(std::move(w));
         }
-        wls[it->second].pods.Add(v.value);
+        WorkloadAcc& w = wls[it->second];
+        if (no_request) {
+          ++w.without_request;
+          continue;
+        }
+        w.rollup.pods.Add(value);
+        // Coverage: the share of a full window (window / interval samples)
+        // this pod has; more cannot happen on the raw tier, but a rolled-up
+        // tier's window may reach a step past it.
+        w.coverage_sum += std::min(1.0, samples * static_cast<double>(options_.interval_ms) /
+                                            static_cast<double>(options_.windows_ms[wi]));
+        const int64_t seen = g.last_seen_ms[v.pod] > 0 ? g.last_seen_ms[v.pod]
+                                                        : snap->timestamp_ms - options_.windows_ms[wi];
+        w.newest_ms = std::max(w.newest_ms, seen);
+        w.oldest_ms = std::min(w.oldest_ms, seen);
       }
-      std::sort(wls.begin(), wls.end(), [](const auto& a, const auto& b) {
-        return std::tie(a.namespace_name, a.workload_kind, a.workload) <
-               std::tie(b.namespace_name, b.workload_kind, b.workload);
+      std::sort(wls.begin(), wls.end(), [](const WorkloadAcc& a, const WorkloadAcc& b) {
+        return std::tie(a.rollup.namespace_name, a.rollup.workload_kind, a.rollup.workload) <
+               std::tie(b.rollup.namespace_name, b.rollup.workload_kind, b.rollup.workload);
       });
       for (Stat st : kWorkloadStats) {
         if (wls.empty()) break;
@@ -317,16 +463,22 @@ void AggregatesEngine::Update(const std::shared_ptr<const Snapshot>& snap) {
         Family(&text, name,
                absl::StrCat(std::string(pipeline::StatName(st)), " across the workload's pods of ", pod_series,
                             "."));
-        for (const auto& w : wls) {
-          absl::StrAppend(&text, name, "{namespace=\"", Escape(w.namespace_name), "\",workload=\"",
-                          Escape(w.workload), "\",workload_kind=\"", Escape(w.workload_kind),
-                          "\"} ", Num(w.pods.Value(st)), "\n");
+        for (const WorkloadAcc& w : wls) {
+          if (w.rollup.pods.count == 0) continue;  // every pod without a request
+          absl::StrAppend(&text, name, "{namespace=\"", Escape(w.rollup.namespace_name), "\",workload=\"",
+                          Escape(w.rollup.workload), "\",workload_kind=\"", Escape(w.rollup.workload_kind),
+                          "\"} ", Num(w.rollup.pods.Value(st)), "\n");
         }
       }
-      for (auto& w : wls) {
-        view->workloads.push_back({std::move(w.namespace_name), std::move(w.workload),
-                                   std::move(w.workload_kind), am.name, options_.windows_ms[wi],
-                                   std::move(w.pods)});
+      for (WorkloadAcc& w : wls) {
+        const WorkloadPods* wp =
+            FindWorkloadPods(w.rollup.namespace_name, w.rollup.workload_kind, w.rollup.workload);
+        const uint32_t without = wp == nullptr                          ? 0
+                                 : src.per_request == PerRequest::kCpu    ? wp->running_without_cpu
+                                 : src.per_request == PerRequest::kMemory ? wp->running_without_memory
+                                                                          : 0;
+        view->workloads.push_back(ToAggregate(std::move(w), am.name, options_.windows_ms[wi],
+                                              wp == nullptr ? 0 : wp->running, without));
       }
     }
   }
@@ -491,12 +643,16 @@ Handler AggregatesHandler(std::shared_ptr<AggregatesEngine> engine) {
       if (!parsed.ok()) return Error(400, std::string(parsed.status().message()));
       stat = *parsed;
     }
+    absl::StatusOr<CoverageThresholds> thresholds = ParseThresholds(req);
+    if (!thresholds.ok()) return Error(400, std::string(thresholds.status().message()));
     const std::string ns = req.Param("namespace");
     const std::string workload = req.Param("workload");
 
     std::shared_ptr<const AggregatesView> view = engine->view();
     if (!view) return Error(503, "no aggregates yet: the first collection cycle is not done");
 
+    const int64_t now_ms = engine->options().now_ms ? engine->options().now_ms()
+                                                    : absl::ToUnixMillis(absl::Now());
     nodepulse::api::v1::AggregatesResponse resp;
     resp.set_timestamp_ms(view->timestamp_ms);
     for (const WorkloadAggregate& w : view->workloads) {
@@ -517,6 +673,13 @@ Handler AggregatesHandler(std::shared_ptr<AggregatesEngine> engine) {
       a->set_min(w.pods.min);
       a->set_max(w.pods.max);
       a->set_pods(static_cast<uint32_t>(w.pods.count));
+      a->set_coverage(w.coverage);
+      a->set_pods_expected(w.pods_expected);
+      a->set_pods_without_request(w.pods_without_request);
+      a->set_newest_sample_ms(w.newest_sample_ms);
+      // No contributing pod (all without a request): as old as can be.
+      a->set_oldest_sample_age_ms(w.oldest_sample_ms > 0 ? std::max<int64_t>(0, now_ms - w.oldest_sample_ms)
+                                                         : std::numeric_limits<int64_t>::max());
       for (const auto& m : metrics) {
         if (m.name == w.metric) a->set_unit(m.unit);
       }
@@ -527,11 +690,10 @@ Handler AggregatesHandler(std::shared_ptr<AggregatesEngine> engine) {
       return Error(404, absl::StrCat("no aggregates for namespace='", ns, "' workload='", workload,
                                      "' metric='", metric, "' on this node"));
     }
-
-    if (req.Header("accept").find("application/x-protobuf") != std::string::npos) {
-      return HttpResponse{200, "application/x-protobuf", resp.SerializeAsString(), {}, nullptr};
+    if (std::optional<HttpResponse> refused = RefuseBelowThresholds(*thresholds, req, resp)) {
+      return *std::move(refused);
     }
-    return HttpResponse{200, "application/json", ResponseJson(resp), {}, nullptr};
+    return AggregatesAnswer(req, 200, resp);
   };
 }
 

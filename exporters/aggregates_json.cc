@@ -1,5 +1,7 @@
 #include "aggregates_json.h"
 
+#include <string>
+
 #include "json_writer.h"
 
 namespace nodepulse::exporters {
@@ -35,8 +37,16 @@ void Field(JsonWriter& j, const char* key, double v) { j.Key(key).Number(v); }
 std::string ResponseJson(const nodepulse::api::v1::AggregatesResponse& resp) {
   JsonWriter j;
   j.BeginObject();
+  // An error answer has no `value` anywhere: KEDA must not find a number.
+  const bool error = resp.has_status();
+  if (error) {
+    Field(j, "error", resp.status().message());
+    Field(j, "code", resp.status().code() == 14 ? std::string("UNAVAILABLE") : std::to_string(resp.status().code()));
+    Field(j, "reason", resp.status().reason());
+  }
   if (resp.has_value()) Field(j, "value", resp.value());
   Field(j, "timestamp_ms", static_cast<double>(resp.timestamp_ms()));
+  if (resp.agents() > 0) Field(j, "agents", static_cast<double>(resp.agents()));
   j.Key("results");
   j.BeginArray();
   for (const auto& a : resp.results()) {
@@ -48,14 +58,23 @@ std::string ResponseJson(const nodepulse::api::v1::AggregatesResponse& resp) {
     Field(j, "unit", a.unit());
     Field(j, "window", a.window());
     Field(j, "stat", a.stat());
-    Field(j, "value", a.value());
-    Field(j, "sum", a.sum());
-    Field(j, "count", a.count());
-    Field(j, "min", a.min());
-    Field(j, "max", a.max());
+    if (!error) {
+      Field(j, "value", a.value());
+      Field(j, "sum", a.sum());
+      Field(j, "count", a.count());
+      Field(j, "min", a.min());
+      Field(j, "max", a.max());
+    }
     Field(j, "pods", static_cast<double>(a.pods()));
-    j.Key("sketch");
-    WriteSketch(a.sketch(), j);
+    Field(j, "pods_expected", static_cast<double>(a.pods_expected()));
+    Field(j, "pods_without_request", static_cast<double>(a.pods_without_request()));
+    Field(j, "coverage", a.coverage());
+    Field(j, "newest_sample_ms", static_cast<double>(a.newest_sample_ms()));
+    Field(j, "oldest_sample_age_ms", static_cast<double>(a.oldest_sample_age_ms()));
+    if (!error) {
+      j.Key("sketch");
+      WriteSketch(a.sketch(), j);
+    }
     j.EndObject();
   }
   j.EndArray();

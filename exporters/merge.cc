@@ -15,7 +15,10 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "aggregates.pb.h"
+#include "aggregates_coverage.h"
 #include "aggregates_json.h"
 #include "nodepulse/pipeline/aggregate.h"
 #include "nodepulse/pipeline/sketch.h"
@@ -79,6 +82,17 @@ double StatValue(const std::string& stat, double sum, double count, double min, 
 
 }  // namespace
 
+std::string AgentQuery(const std::string& query) {
+  std::vector<std::string> kept;
+  for (absl::string_view kv : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    absl::string_view key = kv.substr(0, kv.find('='));
+    if (key != "min_coverage" && key != "max_age" && key != "max_missing_agents") kept.emplace_back(kv);
+  }
+  kept.push_back("min_coverage=0");
+  kept.push_back("max_age=inf");
+  return absl::StrJoin(kept, "&");
+}
+
 absl::StatusOr<std::string> FetchAggregates(const std::string& base_url, const std::string& query,
                                             absl::Duration timeout) {
   CURL* curl = curl_easy_init();
@@ -112,6 +126,10 @@ std::string MergeAggregates(const std::vector<std::string>& responses,
     Aggregate proto;  // identity fields of the first seen
     double sum = 0, count = 0, min = NAN, max = NAN;
     QuantileSketch sketch;
+    // Coverage is pod-weighted: each node's mean weighs by its expected pods.
+    double covered_pods = 0;
+    uint32_t expected = 0, without_request = 0;
+    int64_t newest_ms = 0, oldest_age_ms = 0;
   };
   std::map<std::tuple<std::string, std::string, std::string, std::string, std::string>, Acc> acc;
   int64_t newest = 0;
@@ -128,6 +146,11 @@ std::string MergeAggregates(const std::vector<std::string>& responses,
       x.min = std::fmin(x.min, a.min());
       x.max = std::fmax(x.max, a.max());
       x.sketch.Merge(FromProto(a.sketch()));
+      x.covered_pods += a.coverage() * a.pods_expected();
+      x.expected += a.pods_expected();
+      x.without_request += a.pods_without_request();
+      x.newest_ms = std::max(x.newest_ms, a.newest_sample_ms());
+      x.oldest_age_ms = std::max(x.oldest_age_ms, a.oldest_sample_age_ms());
     }
   }
   AggregatesResponse out;
@@ -140,16 +163,39 @@ std::string MergeAggregates(const std::vector<std::string>& responses,
     a->set_min(x.min);
     a->set_max(x.max);
     a->set_pods(static_cast<uint32_t>(x.count));
+    a->set_pods_expected(x.expected);
+    a->set_pods_without_request(x.without_request);
+    a->set_coverage(x.expected > 0 ? x.covered_pods / x.expected : 0);
+    a->set_newest_sample_ms(x.newest_ms);
+    a->set_oldest_sample_age_ms(x.oldest_age_ms);
     ToProto(x.sketch, a->mutable_sketch());
     a->set_value(StatValue(a->stat(), x.sum, x.count, x.min, x.max, x.sketch));
   }
   if (out.results_size() == 1) out.set_value(out.results(0).value());
+  out.set_agents(static_cast<uint32_t>(responses.size() + errors.size()));
   for (const auto& [url, error] : errors) {
     auto* e = out.add_errors();
     e->set_url(url);
     e->set_error(error);
   }
   return out.SerializeAsString();
+}
+
+HttpResponse MergedAnswer(const HttpRequest& req, const std::vector<std::string>& responses,
+                          const std::vector<std::pair<std::string, std::string>>& errors) {
+  AggregatesResponse merged;
+  absl::StatusOr<CoverageThresholds> thresholds = ParseThresholds(req);
+  if (!thresholds.ok()) {
+    merged.mutable_status()->set_code(3);  // INVALID_ARGUMENT
+    merged.mutable_status()->set_reason("bad_request");
+    merged.mutable_status()->set_message(std::string(thresholds.status().message()));
+    return AggregatesAnswer(req, 400, merged);
+  }
+  merged.ParseFromString(MergeAggregates(responses, errors));
+  if (std::optional<HttpResponse> refused = RefuseBelowThresholds(*thresholds, req, merged)) {
+    return *std::move(refused);
+  }
+  return AggregatesAnswer(req, 200, merged);
 }
 
 std::string AggregatesJson(const std::string& serialized_response) {
@@ -191,12 +237,13 @@ Handler ClusterAggregatesHandler(std::function<std::vector<std::string>()> list_
   static std::once_flag curl_once;
   std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   return [list_agents = std::move(list_agents), timeout](const HttpRequest& req) {
+    const std::string query = AgentQuery(req.query);
     const std::vector<std::string> agents = list_agents();
     std::vector<absl::StatusOr<std::string>> answers(agents.size(), std::string());
     std::vector<std::thread> threads;
     for (size_t i = 0; i < agents.size(); ++i) {
       threads.emplace_back(
-          [&, i] { answers[i] = FetchAggregates(agents[i], req.query, timeout); });
+          [&, i] { answers[i] = FetchAggregates(agents[i], query, timeout); });
     }
     for (std::thread& t : threads) t.join();
     std::vector<std::string> ok;
@@ -208,11 +255,7 @@ Handler ClusterAggregatesHandler(std::function<std::vector<std::string>()> list_
         errors.push_back({agents[i], std::string(answers[i].status().message())});
       }
     }
-    std::string merged = MergeAggregates(ok, errors);
-    if (req.Header("accept").find("application/x-protobuf") != std::string::npos) {
-      return HttpResponse{200, "application/x-protobuf", merged, {}, nullptr};
-    }
-    return HttpResponse{200, "application/json", AggregatesJson(merged), {}, nullptr};
+    return MergedAnswer(req, ok, errors);
   };
 }
 

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <utility>
 
+#include "nodepulse/exporters/protobuf_exposition.h"
+#include "nodepulse/log/log.h"
 #include "prometheus/text_serializer.h"
 
 namespace nodepulse::exporters {
@@ -108,16 +110,48 @@ std::vector<prometheus::MetricFamily> SnapshotCollectable::Collect() const {
   return FamiliesFromSnapshot(*snap);
 }
 
+namespace {
+void CollectInto(const std::vector<std::weak_ptr<prometheus::Collectable>>& collectables,
+                 std::vector<prometheus::MetricFamily>* all) {
+  for (const auto& weak : collectables) {
+    if (auto c = weak.lock()) {
+      auto fams = c->Collect();
+      all->insert(all->end(), std::make_move_iterator(fams.begin()),
+                  std::make_move_iterator(fams.end()));
+    }
+  }
+}
+
+// The protobuf body: the text body's families in the same order, then the
+// histograms. Parsing our own text fails only on a bug; the caller then
+// serves text (always valid for Prometheus) and logs it.
+absl::StatusOr<std::string> ProtobufBody(
+    const pipeline::Pipeline& pipeline,
+    const std::vector<std::weak_ptr<prometheus::Collectable>>& per_scrape,
+    const std::function<std::string()>& extra,
+    const std::function<std::vector<WorkloadHistogram>()>& histograms) {
+  std::vector<prometheus::MetricFamily> fams;
+  if (std::shared_ptr<const pipeline::Snapshot> snap = pipeline.snapshot()) {
+    fams = FamiliesFromSnapshot(*snap);
+  }
+  CollectInto(per_scrape, &fams);
+  if (extra) {
+    absl::StatusOr<std::vector<prometheus::MetricFamily>> parsed = ParseTextExposition(extra());
+    if (!parsed.ok()) return parsed.status();
+    fams.insert(fams.end(), std::make_move_iterator(parsed->begin()),
+                std::make_move_iterator(parsed->end()));
+  }
+  std::string body;
+  AppendProtobufFamilies(fams, &body);
+  if (histograms) AppendProtobufHistograms(histograms(), &body);
+  return body;
+}
+}  // namespace
+
 Handler MetricsHandler(std::vector<std::weak_ptr<prometheus::Collectable>> collectables) {
   return [collectables = std::move(collectables)](const HttpRequest&) {
     std::vector<prometheus::MetricFamily> all;
-    for (const auto& weak : collectables) {
-      if (auto c = weak.lock()) {
-        auto fams = c->Collect();
-        all.insert(all.end(), std::make_move_iterator(fams.begin()),
-                   std::make_move_iterator(fams.end()));
-      }
-    }
+    CollectInto(collectables, &all);
     HttpResponse resp;
     resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
     std::ostringstream os;
@@ -129,7 +163,8 @@ Handler MetricsHandler(std::vector<std::weak_ptr<prometheus::Collectable>> colle
 
 Handler CachedMetricsHandler(const pipeline::Pipeline& pipeline,
                              std::vector<std::weak_ptr<prometheus::Collectable>> per_scrape,
-                             std::function<std::string()> extra) {
+                             std::function<std::string()> extra,
+                             std::function<std::vector<WorkloadHistogram>()> histograms) {
   // The text lives only while a response still holds it: scrapes of one
   // cycle that overlap (load, several Prometheus replicas) share one render,
   // and between Prometheus' scrapes nothing is kept (at 1,000 containers the
@@ -141,8 +176,14 @@ Handler CachedMetricsHandler(const pipeline::Pipeline& pipeline,
     size_t last_size = 0;
   };
   auto cache = std::make_shared<Cache>();
-  Handler rest = MetricsHandler(std::move(per_scrape));
-  return [&pipeline, cache, rest, extra = std::move(extra)](const HttpRequest& req) {
+  Handler rest = MetricsHandler(per_scrape);
+  return [&pipeline, cache, rest, per_scrape = std::move(per_scrape), extra = std::move(extra),
+          histograms = std::move(histograms)](const HttpRequest& req) {
+    if (PrefersProtobufExposition(req.Header("accept"))) {
+      absl::StatusOr<std::string> body = ProtobufBody(pipeline, per_scrape, extra, histograms);
+      if (body.ok()) return HttpResponse{200, kProtobufExpositionType, *std::move(body), {}, nullptr};
+      LogError("metrics: protobuf exposition failed, serving text: ", body.status().ToString());
+    }
     std::shared_ptr<const std::string> raw;
     if (std::shared_ptr<const pipeline::Snapshot> snap = pipeline.snapshot()) {
       // Rendering under the lock is deliberate: concurrent scrapes of a new

@@ -12,11 +12,13 @@
 #include <thread>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "disk_queue.h"
 #include "doorbell.h"
+#include "nodepulse/exporters/workload_histograms.h"
 #include "nodepulse/log/log.h"
 #include "nodepulse/pipeline/mutex.h"
 #include "prometheus/counter.h"
@@ -78,11 +80,14 @@ class RemoteWriter::Impl {
       : options_(std::move(options)),
         queue_(std::move(queue)),
         encoder_(EncoderOptions{options_.send_raw, options_.send_aggregates, options_.external_labels,
-                                options_.max_batch_samples}) {}
+                                options_.max_batch_samples}),
+        histogram_encoder_(EncoderOptions{options_.send_raw, options_.send_aggregates,
+                                          options_.external_labels, options_.max_batch_samples}) {}
 
   absl::Status RegisterMetrics(prometheus::Registry& registry);
   void Start();
   void OnSnapshot(std::shared_ptr<const pipeline::Snapshot> snapshot);
+  void OnAggregates(std::shared_ptr<const AggregatesView> view);
   void Stop(absl::Duration drain_deadline);
   Stats stats() const;
 
@@ -97,11 +102,20 @@ class RemoteWriter::Impl {
   void Send(size_t i);
   void PublishQueueMetrics();
 
+  // Appends runs to the queue; false (and counted, logged once) on failure.
+  using Emit = absl::FunctionRef<absl::Status(absl::string_view, uint32_t)>;
+  bool EnqueueRuns(absl::FunctionRef<absl::Status(Emit)> encode,
+                   absl::FunctionRef<uint64_t()> total, bool* append_ok);
+
   WriteRequestEncoder encoder_;  // writer thread only
+  HistogramEncoder histogram_encoder_;  // writer thread only
   std::thread writer_;
 
   mutable absl::Mutex mu_;
   std::deque<std::shared_ptr<const pipeline::Snapshot>> handoff_ ABSL_GUARDED_BY(mu_);
+  // Aggregates views whose workload histograms are still to be queued; the
+  // same bound and the same drop accounting as snapshots.
+  std::deque<std::shared_ptr<const AggregatesView>> view_handoff_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   Doorbell handoff_bell_;  // rung by Notify() and Stop(); see doorbell.h
@@ -215,51 +229,82 @@ void RemoteWriter::Impl::OnSnapshot(std::shared_ptr<const pipeline::Snapshot> sn
   }
 }
 
+void RemoteWriter::Impl::OnAggregates(std::shared_ptr<const AggregatesView> view) {
+  if (view == nullptr || !options_.send_aggregates) return;
+  std::shared_ptr<const AggregatesView> evicted;
+  {
+    pipeline::MutexLock lock(&mu_);
+    if (stopping_) return;
+    if (view_handoff_.size() >= options_.max_pending_snapshots) {
+      evicted = std::move(view_handoff_.front());
+      view_handoff_.pop_front();
+    }
+    view_handoff_.push_back(std::move(view));
+  }
+  handoff_bell_.Ring();
+  if (evicted != nullptr) {
+    handoff_dropped_samples_.fetch_add(WorkloadHistograms(*evicted).size(), std::memory_order_relaxed);
+  }
+}
+
+bool RemoteWriter::Impl::EnqueueRuns(absl::FunctionRef<absl::Status(Emit)> encode,
+                                     absl::FunctionRef<uint64_t()> total, bool* append_ok) {
+  try {
+    uint64_t appended = 0;
+    absl::Status st = encode([&](absl::string_view run, uint32_t samples) {
+      absl::Status s = queue_->Append(run, samples);
+      if (s.ok()) appended += samples;
+      return s;
+    });
+    samples_enqueued_.fetch_add(appended, std::memory_order_relaxed);
+    if (metrics_.enqueued != nullptr) metrics_.enqueued->Increment(static_cast<double>(appended));
+    if (st.ok()) {
+      if (!*append_ok) LogInfo("remote_write: disk queue writable again");
+      *append_ok = true;
+      return true;
+    }
+    const uint64_t n = total();
+    handoff_dropped_samples_.fetch_add(n > appended ? n - appended : 0, std::memory_order_relaxed);
+    if (*append_ok) LogError("remote_write: cannot append to disk queue, dropping samples: ", st.message());
+    *append_ok = false;
+  } catch (const std::exception& e) {
+    LogError("remote_write: encoding failed: ", e.what());
+  }
+  return false;
+}
+
 void RemoteWriter::Impl::WriterLoop() {
   bool append_ok = true;  // logs a state change once
   const absl::Duration tick =
       options_.fsync_interval > absl::ZeroDuration() ? options_.fsync_interval : absl::Seconds(1);
   std::deque<std::shared_ptr<const pipeline::Snapshot>> batch;
+  std::deque<std::shared_ptr<const AggregatesView>> views;
   for (;;) {
     bool stop;
     const uint64_t seen = handoff_bell_.Epoch();
     bool idle;
     {
       pipeline::MutexLock lock(&mu_);
-      idle = handoff_.empty() && !stopping_;
+      idle = handoff_.empty() && view_handoff_.empty() && !stopping_;
     }
     if (idle) handoff_bell_.WaitFor(seen, tick);  // tick: the due fsync below
     {
       pipeline::MutexLock lock(&mu_);
       batch.swap(handoff_);
+      views.swap(view_handoff_);
       stop = stopping_;
     }
     for (auto& snap : batch) {
-      try {
-        uint64_t appended = 0;
-        absl::Status st = encoder_.Encode(*snap, [&](absl::string_view run, uint32_t samples) {
-          absl::Status s = queue_->Append(run, samples);
-          if (s.ok()) appended += samples;
-          return s;
-        });
-        samples_enqueued_.fetch_add(appended, std::memory_order_relaxed);
-        if (metrics_.enqueued != nullptr) metrics_.enqueued->Increment(static_cast<double>(appended));
-        if (st.ok()) {
-          snapshots_enqueued_.fetch_add(1, std::memory_order_relaxed);
-          if (!append_ok) LogInfo("remote_write: disk queue writable again");
-          append_ok = true;
-        } else {
-          snapshots_dropped_.fetch_add(1, std::memory_order_relaxed);
-          const uint64_t total = CountSamples(*snap);
-          handoff_dropped_samples_.fetch_add(total > appended ? total - appended : 0, std::memory_order_relaxed);
-          if (append_ok) LogError("remote_write: cannot append to disk queue, dropping samples: ", st.message());
-          append_ok = false;
-        }
-      } catch (const std::exception& e) {
-        snapshots_dropped_.fetch_add(1, std::memory_order_relaxed);
-        LogError("remote_write: encoding failed: ", e.what());
-      }
+      const bool ok = EnqueueRuns([&](Emit emit) { return encoder_.Encode(*snap, emit); },
+                                  [&] { return CountSamples(*snap); }, &append_ok);
+      (ok ? snapshots_enqueued_ : snapshots_dropped_).fetch_add(1, std::memory_order_relaxed);
     }
+    for (auto& view : views) {
+      const std::vector<WorkloadHistogram> hs = WorkloadHistograms(*view);
+      EnqueueRuns([&](Emit emit) { return histogram_encoder_.Encode(hs, view->timestamp_ms, emit); },
+                  [&] { return static_cast<uint64_t>(hs.size()); }, &append_ok);
+    }
+    views.clear();
     batch.clear();  // release snapshots before sleeping
     if (absl::Status st = queue_->SyncIfDue(stop); !st.ok()) LogWarn("remote_write: ", st.message());
     PublishQueueMetrics();
@@ -522,6 +567,10 @@ absl::StatusOr<std::unique_ptr<RemoteWriter>> RemoteWriter::Create(
 
 void RemoteWriter::OnSnapshot(std::shared_ptr<const pipeline::Snapshot> snapshot) {
   impl_->OnSnapshot(std::move(snapshot));
+}
+
+void RemoteWriter::OnAggregates(std::shared_ptr<const AggregatesView> view) {
+  impl_->OnAggregates(std::move(view));
 }
 
 void RemoteWriter::Stop(absl::Duration drain_deadline) { impl_->Stop(drain_deadline); }

@@ -31,11 +31,14 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "nodepulse/exporters/native_histogram.h"
 #include "nodepulse/pipeline/snapshot.h"
 
 namespace nodepulse::exporters {
@@ -151,6 +154,28 @@ class WriteRequestEncoder {
   std::string label_bytes_;        // every selected series' label block
   std::vector<Span> spans_;        // by SeriesId, into label_bytes_
   std::vector<pipeline::SeriesId> send_ids_;
+  ByteBuffer raw_;
+  std::string compressed_;
+};
+
+// Native histograms (remote-write 1.0 `Histogram`, spans + deltas, reset
+// hint GAUGE) of the aggregates engine's workloads, one TimeSeries each with
+// labels __name__, namespace, workload, workload_kind and the external
+// labels. They go through the same disk queue as samples, each counted as
+// one sample. Per cycle this builds each label block anew (a few thousand
+// histograms at most: metrics x windows x workloads), into reused buffers.
+class HistogramEncoder {
+ public:
+  explicit HistogramEncoder(EncoderOptions options) : options_(std::move(options)) {}
+  // Encodes into snappy runs of at most max_samples_per_run histograms,
+  // calling emit(run, histograms); stops at emit's first error.
+  absl::Status Encode(absl::Span<const WorkloadHistogram> histograms, int64_t timestamp_ms,
+                      absl::FunctionRef<absl::Status(absl::string_view, uint32_t)> emit);
+
+ private:
+  EncoderOptions options_;
+  std::vector<std::pair<absl::string_view, absl::string_view>> labels_;
+  std::string label_block_, histogram_;
   ByteBuffer raw_;
   std::string compressed_;
 };

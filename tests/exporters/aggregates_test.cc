@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -73,6 +74,7 @@ class AggregatesTest : public ::testing::Test {
       p_.BeginCycle(t_ms_);
       double pod_total = 0;
       for (Container& c : containers_) {
+        if (silent_pods_.count(c.pod) > 0) continue;  // its cgroup unreadable: no sample
         if (cycles_ > 0) {
           double r = cpu(rng);
           int per = periods(rng);
@@ -116,6 +118,8 @@ class AggregatesTest : public ::testing::Test {
 
   AggregatesOptions Options() {
     AggregatesOptions o;
+    // Answers are given as of the newest cycle unless a test moves `now_`.
+    o.now_ms = [this] { return now_ms_ != 0 ? now_ms_ : t_ms_ - 1000; };
     o.owner_lookup = [](absl::string_view ns, absl::string_view pod) -> std::optional<PodOwnerInfo> {
       if (absl::StartsWith(pod, "web-")) return PodOwnerInfo{"web", "Deployment"};
       if (pod == "db-0") return PodOwnerInfo{"db", "StatefulSet"};
@@ -127,6 +131,8 @@ class AggregatesTest : public ::testing::Test {
   Pipeline p_{pipeline::Options{}};
   std::vector<Container> containers_;
   SeriesId pod_cpu_;
+  std::set<std::string> silent_pods_;
+  int64_t now_ms_ = 0;
   int64_t t_ms_ = 1'700'000'000'000;
   int cycles_ = 0;
 };
@@ -225,7 +231,7 @@ TEST_F(AggregatesTest, MixinSeriesWhenEnabled) {
 }
 
 TEST_F(AggregatesTest, ApiJsonProtobufAndErrors) {
-  Run(20);
+  Run(61);  // a full 1m window: coverage 1
   auto engine = std::make_shared<AggregatesEngine>(p_, Options());
   engine->Update(p_.snapshot());
   Handler h = AggregatesHandler(engine);
@@ -262,8 +268,9 @@ TEST_F(AggregatesTest, ApiJsonProtobufAndErrors) {
   EXPECT_EQ(resp.results(0).pods(), 3u);
   EXPECT_GT(resp.results(0).sketch().positive_counts_size(), 0);
 
-  // Lists everything without filters; no top-level value then.
-  HttpResponse all = get("");
+  // Lists everything without filters (5m and 15m are far from covered, so
+  // the thresholds go); no top-level value then.
+  HttpResponse all = get("min_coverage=0");
   EXPECT_EQ(all.status, 200);
   EXPECT_FALSE(absl::StartsWith(all.body, "{\"value\""));
   EXPECT_TRUE(absl::StrContains(all.body, "\"workload\":\"db\""));
@@ -309,6 +316,163 @@ TEST(AggregatesWindows, ParseAndName) {
   EXPECT_FALSE(ParseWindow("60s", w).ok());
   EXPECT_FALSE(ParseWindow("", w).ok());
   EXPECT_EQ(WindowName(15'000), "15s");
+}
+
+}  // namespace
+}  // namespace nodepulse::exporters
+
+namespace nodepulse::exporters {
+namespace {
+
+class UtilizationTest : public AggregatesTest {
+ protected:
+  // Requests in force per pod, as the kubelet's status resources say.
+  void SetRequests(std::vector<PodInfo> pods) {
+    pods_ = std::make_shared<const std::vector<PodInfo>>(std::move(pods));
+  }
+  AggregatesOptions WithPods() {
+    AggregatesOptions o = Options();
+    o.pods = [this] { return pods_; };
+    return o;
+  }
+  static const WorkloadAggregate* Find(const AggregatesView& v, const std::string& workload,
+                                       const std::string& metric, int64_t window_ms = 60'000) {
+    for (const WorkloadAggregate& w : v.workloads) {
+      if (w.workload == workload && w.metric == metric && w.window_ms == window_ms) return &w;
+    }
+    return nullptr;
+  }
+  // pod:<series>{...pod="<pod>"} from the exposition; NaN when absent.
+  static double PodSeries(const std::string& text, const std::string& series, const std::string& pod) {
+    const std::string head = absl::StrCat(series, "{namespace=\"shop\",pod=\"", pod, "\"} ");
+    size_t at = text.find(head);
+    return at == std::string::npos ? NAN : std::stod(text.substr(at + head.size()));
+  }
+  std::shared_ptr<const std::vector<PodInfo>> pods_;
+};
+
+constexpr double kRel = 4.0 / (1 << 24);  // float32 cells, as above
+
+TEST_F(UtilizationTest, UsageOverTheCurrentRequestExactlyAndPodsWithoutOneLeftOut) {
+  Run(40);
+  // x3 has a container without a request: HPA leaves it undefined, so do we.
+  SetRequests({{"shop", "web-aaaa1-x1", "web", "Deployment", true, 1.5, 1e9},
+               {"shop", "web-aaaa1-x2", "web", "Deployment", true, 0.5, 2e9},
+               {"shop", "web-aaaa1-x3", "web", "Deployment", true, NAN, NAN},
+               {"data", "db-0", "db", "StatefulSet", true, 2.0, 4e9}});
+  AggregatesEngine engine(p_, WithPods());
+  engine.Update(p_.snapshot());
+  std::map<std::string, double> cpu, mem;
+  for (const Container& c : containers_) {
+    cpu[c.pod] += Mean(c.cpu_rates, 60);
+    mem[c.pod] += MaxOf(c.mem_values, 60);
+  }
+  const std::string& t = engine.view()->exposition;
+  const double x1 = cpu["web-aaaa1-x1"] / 1.5, x2 = cpu["web-aaaa1-x2"] / 0.5;
+  EXPECT_NEAR(PodSeries(t, "pod:container_cpu_utilization:ratio1m", "web-aaaa1-x1"), x1, kRel * x1);
+  EXPECT_NEAR(PodSeries(t, "pod:container_cpu_utilization:ratio1m", "web-aaaa1-x2"), x2, kRel * x2);
+  EXPECT_TRUE(std::isnan(PodSeries(t, "pod:container_cpu_utilization:ratio1m", "web-aaaa1-x3"))) << "no request";
+  EXPECT_NEAR(PodSeries(t, "pod:container_memory_utilization:ratio1m", "web-aaaa1-x1"), mem["web-aaaa1-x1"] / 1e9,
+              kRel * mem["web-aaaa1-x1"] / 1e9);
+  EXPECT_TRUE(absl::StrContains(
+      t, "workload:container_cpu_utilization:ratio1m_p95{namespace=\"shop\",workload=\"web\",workload_kind=\"Deployment\"} "));
+
+  const WorkloadAggregate* web = Find(*engine.view(), "web", "cpu_utilization");
+  ASSERT_NE(web, nullptr);
+  EXPECT_EQ(web->pods.Value(pipeline::Stat::kCount), 2);
+  EXPECT_NEAR(web->pods.Value(pipeline::Stat::kSum), x1 + x2, kRel * (x1 + x2));
+  EXPECT_NEAR(web->pods.Value(pipeline::Stat::kMax), std::max(x1, x2), kRel * std::max(x1, x2));
+  EXPECT_EQ(web->pods_without_request, 1u);
+  EXPECT_EQ(web->pods_expected, 2u) << "3 running, one without a request";
+  // The plain cpu aggregate still counts all three pods.
+  EXPECT_EQ(Find(*engine.view(), "web", "cpu")->pods.Value(pipeline::Stat::kCount), 3);
+
+  // A resize of x2 applied (status resources 0.5 -> 1.0): the next update
+  // divides by the new request.
+  SetRequests({{"shop", "web-aaaa1-x1", "web", "Deployment", true, 1.5, 1e9},
+               {"shop", "web-aaaa1-x2", "web", "Deployment", true, 1.0, 2e9},
+               {"shop", "web-aaaa1-x3", "web", "Deployment", true, NAN, NAN},
+               {"data", "db-0", "db", "StatefulSet", true, 2.0, 4e9}});
+  engine.Update(p_.snapshot());
+  const double x2_resized = cpu["web-aaaa1-x2"] / 1.0;
+  EXPECT_NEAR(PodSeries(engine.view()->exposition, "pod:container_cpu_utilization:ratio1m", "web-aaaa1-x2"),
+              x2_resized, kRel * x2_resized);
+  web = Find(*engine.view(), "web", "cpu_utilization");
+  EXPECT_NEAR(web->pods.Value(pipeline::Stat::kSum), x1 + x2_resized, kRel * (x1 + x2_resized));
+}
+
+TEST_F(UtilizationTest, CoverageWeighsMissingPodsAndThresholdsAnswerWithErrors) {
+  Run(31);  // 30 rates of the counters, 31 working-set samples: half a 1m window
+  // The kubelet runs a fourth web pod that has no samples (its cgroup is
+  // not there yet): it counts 0.
+  SetRequests({{"shop", "web-aaaa1-x1", "web", "Deployment", true, 1, 1e9},
+               {"shop", "web-aaaa1-x2", "web", "Deployment", true, 1, 1e9},
+               {"shop", "web-aaaa1-x3", "web", "Deployment", true, 1, 1e9},
+               {"shop", "web-aaaa1-x4", "web", "Deployment", true, 1, 1e9},
+               {"shop", "web-aaaa1-x5", "web", "Deployment", false, 1, 1e9},  // Pending: not expected
+               {"data", "db-0", "db", "StatefulSet", true, 1, 1e9}});
+  auto engine = std::make_shared<AggregatesEngine>(p_, WithPods());
+  engine->Update(p_.snapshot());
+  const WorkloadAggregate* cpu = Find(*engine->view(), "web", "cpu");
+  ASSERT_NE(cpu, nullptr);
+  EXPECT_EQ(cpu->pods_expected, 4u);
+  EXPECT_DOUBLE_EQ(cpu->coverage, 3 * (30.0 / 60) / 4);
+  EXPECT_DOUBLE_EQ(Find(*engine->view(), "web", "memory")->coverage, 3 * (31.0 / 60) / 4);
+  EXPECT_DOUBLE_EQ(Find(*engine->view(), "db", "cpu", 300'000)->coverage, 30.0 / 300);
+  EXPECT_EQ(cpu->newest_sample_ms, t_ms_ - 1000);
+
+  Handler h = AggregatesHandler(engine);
+  auto get = [&](const std::string& q, const std::string& accept = "") {
+    HttpRequest r;
+    r.query = q;
+    if (!accept.empty()) r.headers["accept"] = accept;
+    return h(r);
+  };
+  const std::string q = "namespace=shop&workload=web&metric=cpu_utilization&window=1m&stat=avg";
+  // Default min_coverage 0.8: an error, and no number anywhere in it.
+  HttpResponse low = get(q);
+  EXPECT_EQ(low.status, 503);
+  EXPECT_TRUE(absl::StrContains(low.body, "\"reason\":\"low_coverage\"")) << low.body;
+  EXPECT_TRUE(absl::StrContains(low.body, "\"code\":\"UNAVAILABLE\"")) << low.body;
+  EXPECT_TRUE(absl::StrContains(low.body, "\"pods\":3,\"pods_expected\":4")) << low.body;
+  EXPECT_FALSE(absl::StrContains(low.body, "\"value\"")) << low.body;
+  HttpResponse low_pb = get(q, "application/x-protobuf");
+  EXPECT_EQ(low_pb.status, 503);
+  nodepulse::api::v1::AggregatesResponse pb;
+  ASSERT_TRUE(pb.ParseFromString(low_pb.body));
+  EXPECT_EQ(pb.status().code(), 14);
+  EXPECT_FALSE(pb.has_value());
+  ASSERT_EQ(pb.results_size(), 1);
+  EXPECT_DOUBLE_EQ(pb.results(0).coverage(), 0.375);
+
+  HttpResponse ok = get(q + "&min_coverage=0.3");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_TRUE(absl::StartsWith(ok.body, "{\"value\":")) << ok.body;
+  EXPECT_TRUE(absl::StrContains(ok.body, "\"coverage\":0.375")) << ok.body;
+  EXPECT_TRUE(absl::StrContains(ok.body, "\"oldest_sample_age_ms\":0")) << ok.body;
+
+  // Collection stalls: no new cycle, the clock goes on.
+  now_ms_ = t_ms_ - 1000 + 15'000;
+  HttpResponse stale = get(q + "&min_coverage=0.3");
+  EXPECT_EQ(stale.status, 503);
+  EXPECT_TRUE(absl::StrContains(stale.body, "\"reason\":\"stale\"")) << stale.body;
+  EXPECT_TRUE(absl::StrContains(stale.body, "\"oldest_sample_age_ms\":15000")) << stale.body;
+  EXPECT_EQ(get(q + "&min_coverage=0.3&max_age=20s").status, 200);
+  EXPECT_EQ(get(q + "&min_coverage=0.3&max_age=inf").status, 200);
+  now_ms_ = 0;
+
+  // One pod's cgroup stops answering while the others go on: the workload
+  // is as fresh as its least fresh pod.
+  silent_pods_ = {"web-aaaa1-x1"};
+  Run(3);
+  engine->Update(p_.snapshot());
+  HttpResponse one_stale = get(q + "&min_coverage=0.3&max_age=2s");
+  EXPECT_EQ(one_stale.status, 503) << one_stale.body;
+  EXPECT_TRUE(absl::StrContains(one_stale.body, "\"oldest_sample_age_ms\":3000")) << one_stale.body;
+  EXPECT_EQ(get(q + "&min_coverage=0.3&max_age=3s").status, 200);
+
+  EXPECT_EQ(get(q + "&min_coverage=2").status, 400);
+  EXPECT_TRUE(absl::StrContains(get(q + "&max_age=soon").body, "max_age=soon")) << get(q + "&max_age=soon").body;
 }
 
 }  // namespace

@@ -329,7 +329,7 @@ TEST_P(RuntimeLayoutsE2E, EveryLayoutJoinedMonitorsLeftOutSandboxNotSummed) {
               ws);
     HttpResult api = HttpGet(agent.port(),
                              absl::StrCat("/api/v1/aggregates?namespace=", ns, "&workload=",
-                                          p.Workload(), "&metric=memory&window=1m&stat=max"));
+                                          p.Workload(), "&metric=memory&window=1m&stat=max&min_coverage=0"));
     ASSERT_EQ(api.status, 200) << api.body;
     EXPECT_TRUE(absl::StartsWith(api.body, "{\"value\":")) << api.body;
     EXPECT_DOUBLE_EQ(std::stod(api.body.substr(9)), ws) << api.body;

@@ -17,6 +17,19 @@
 //   per workload: the distribution of its pods' values: sum, avg, min, max,
 //                 count and p50/p90/p95/p99 across pods (exact; the sketch,
 //                 with 1% relative error, is there to merge nodes).
+//   utilization:  cpu_utilization = a pod's cpu / its current CPU request,
+//                 memory_utilization = its memory / its current memory
+//                 request (HPA's averageUtilization, as a fraction), with
+//                 the request in force (status resources, so an in-place
+//                 resize counts once applied). A pod where some container
+//                 has no request is counted in pods_without_request and left
+//                 out, never divided by zero.
+//   coverage:     per pod, the samples in the window / the samples a full
+//                 window holds (window / interval), at most 1; per workload
+//                 the mean over the pods the kubelet runs for it on the node
+//                 (a running pod without samples counts 0). Freshness: each
+//                 pod's newest sample time; a workload reports its newest and
+//                 its least fresh pod's (oldest_sample_ms).
 //
 // Thread-safety: Notify() from the collection thread; view() and the
 // handlers from any thread; Start()/Stop() from the owner.
@@ -26,6 +39,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <limits>
+#include <tuple>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -52,6 +68,18 @@ struct PodOwnerInfo {
 using OwnerLookup =
     std::function<std::optional<PodOwnerInfo>(absl::string_view ns, absl::string_view pod)>;
 
+// A pod as the kubelet lists it. Requests are the pod's current (applied)
+// ones summed over its regular containers; NaN when one of them has none.
+struct PodInfo {
+  std::string namespace_name, pod, workload, workload_kind;
+  bool running = false;  // phase Running: expected to have samples
+  double cpu_request_cores = std::numeric_limits<double>::quiet_NaN();
+  double memory_request_bytes = std::numeric_limits<double>::quiet_NaN();
+};
+// Every pod on the node, asked once per update; returning the same pointer
+// as last time means "unchanged" (the engine then reuses its indexes).
+using PodsLookup = std::function<std::shared_ptr<const std::vector<PodInfo>>()>;
+
 struct AggregatesOptions {
   std::vector<int64_t> windows_ms = {60'000, 300'000, 900'000};
   // Also emit kubernetes-mixin's node-local recording-rule series (off by
@@ -59,6 +87,13 @@ struct AggregatesOptions {
   bool mixin_series = false;
   std::string node_name;  // `node` label of the mixin series
   OwnerLookup owner_lookup;
+  // Requests (for *_utilization) and the pods a workload should have
+  // (for coverage). Unset: no utilization, coverage over contributing pods.
+  PodsLookup pods;
+  // The collection interval: a full window holds window / interval samples.
+  int64_t interval_ms = 1000;
+  // Wall clock for sample ages in answers; unset: absl::Now(). Tests pin it.
+  std::function<int64_t()> now_ms;
   // API names (AggregateMetrics()) to compute and export; empty = all.
   std::vector<std::string> metrics;
 };
@@ -76,6 +111,11 @@ struct WorkloadAggregate {
   std::string namespace_name, workload, workload_kind, metric;
   int64_t window_ms = 0;
   pipeline::Summary pods;  // one sample per pod
+  double coverage = 0;          // see "coverage" above
+  uint32_t pods_expected = 0;   // running pods per the kubelet (>= contributing)
+  uint32_t pods_without_request = 0;
+  int64_t newest_sample_ms = 0;
+  int64_t oldest_sample_ms = 0;  // the least fresh contributing pod's newest sample
 };
 
 struct AggregatesView {
@@ -111,20 +151,39 @@ class AggregatesEngine {
   struct Grouped {
     pipeline::PodGrouping grouping;
     std::vector<std::string> label_text;  // `{namespace="..",pod=".."} ` of pod i
+    // Wall time of pod i's newest sample of this metric; 0 = none seen.
+    std::vector<int64_t> last_seen_ms;
+    uint64_t seen_cycle = 0;  // the snapshot cycle last_seen_ms is up to date with
   };
-  const Grouped& Grouping(const pipeline::Catalog& cat, pipeline::MetricId metric);
+  Grouped& Grouping(const pipeline::Catalog& cat, pipeline::MetricId metric);
   // node_hash_map: workload keys are views into the owners found, which
   // must not move when the map grows.
   using OwnerCache = absl::node_hash_map<std::pair<absl::string_view, absl::string_view>,
                                          std::optional<PodOwnerInfo>>;
   const PodOwnerInfo* OwnerOf(OwnerCache& cache, const pipeline::PodRollup& pod) const;
+  // Marks the pods of `g` with a sample in `snap` as seen at its time.
+  void MarkSeen(Grouped& g, const pipeline::Snapshot& snap);
+  // Refreshes the (namespace, pod) and workload indexes of options_.pods.
+  void IndexPods();
+  struct WorkloadPods {
+    uint32_t running = 0, running_without_cpu = 0, running_without_memory = 0;
+  };
+  const PodInfo* FindPod(const pipeline::PodRollup& pod) const;
+  const WorkloadPods* FindWorkloadPods(absl::string_view ns, absl::string_view kind,
+                                       absl::string_view workload) const;
 
   AggregatesOptions options_;
   pipeline::Aggregator aggregator_;
   std::vector<pipeline::WindowStats> stats_;  // one per window, reused
   std::shared_ptr<const pipeline::Catalog> grouped_catalog_;
   std::vector<std::unique_ptr<Grouped>> groupings_;  // by MetricId
-  std::vector<pipeline::PodGrouping::PodValue> pod_values_, den_values_;  // reused
+  std::vector<pipeline::PodGrouping::PodValue> pod_values_, den_values_, count_values_;  // reused
+  // Last seen times carried across a catalog change, by (namespace, pod).
+  absl::flat_hash_map<std::pair<std::string, std::string>, int64_t> seen_carry_;
+  std::shared_ptr<const std::vector<PodInfo>> pods_;  // options_.pods() of this update
+  absl::flat_hash_map<std::pair<absl::string_view, absl::string_view>, uint32_t> pod_index_;
+  absl::flat_hash_map<std::tuple<absl::string_view, absl::string_view, absl::string_view>, WorkloadPods>
+      workload_pods_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "nodepulse/exporters/http_server.h"
+#include "nodepulse/exporters/native_histogram.h"
 #include "nodepulse/pipeline/pipeline.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
@@ -51,9 +52,14 @@ Handler MetricsHandler(std::vector<std::weak_ptr<prometheus::Collectable>> colle
 // and freed when the last of them is sent; then the `per_scrape`
 // collectables (the small self-metrics registry), then `extra`
 // (pre-rendered text, e.g. the aggregates engine's recording-rule series).
+// A scrape whose Accept header prefers the protobuf format
+// (protobuf_exposition.h) gets the same families as protobuf, plus
+// `histograms` as native gauge histograms, which text cannot carry; it is
+// built per scrape (Prometheus' scrapes, not every cycle).
 Handler CachedMetricsHandler(const pipeline::Pipeline& pipeline,
                              std::vector<std::weak_ptr<prometheus::Collectable>> per_scrape,
-                             std::function<std::string()> extra);
+                             std::function<std::string()> extra,
+                             std::function<std::vector<WorkloadHistogram>()> histograms = {});
 
 }  // namespace nodepulse::exporters
 

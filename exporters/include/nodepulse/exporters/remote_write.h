@@ -50,6 +50,8 @@ class Registry;
 
 namespace nodepulse::exporters {
 
+struct AggregatesView;
+
 struct RemoteWriteOptions {
   std::vector<std::string> urls;  // --remote-write-url, repeatable
   std::string bearer_token_file;  // re-read when it changes; never logged
@@ -98,6 +100,12 @@ class RemoteWriter {
 
   // Hands a snapshot to the writer thread; never blocks on I/O.
   void OnSnapshot(std::shared_ptr<const pipeline::Snapshot> snapshot);
+  // Hands an aggregates view to the writer thread, which queues its
+  // workloads' native histograms (workload_histograms.h) as remote-write
+  // Histogram messages at view.timestamp_ms, through the same disk queue and
+  // bounds as samples (a histogram counts as one sample). Ignored unless
+  // aggregates are sent. Never blocks on I/O; call once per new view.
+  void OnAggregates(std::shared_ptr<const AggregatesView> view);
 
   // Stops accepting snapshots, writes those already handed over to disk
   // (fsync'd), then lets senders deliver what is queued until the deadline
