@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "nodepulse/collectors/cgroup.h"
 #include "nodepulse/collectors/procfs.h"
@@ -58,7 +60,68 @@ exporters::OwnerLookup OwnerLookupFromKubelet(std::shared_ptr<collectors::Kubele
   };
 }
 
+// Every pod of the kubelet's latest /pods with its workload and current
+// (applied) requests, for utilization and coverage; rebuilt only when the
+// kubelet publishes a new state. Called on the aggregates thread.
+exporters::PodsLookup PodsFromKubelet(std::shared_ptr<collectors::KubeletClient> kubelet) {
+  struct Cache {
+    std::mutex mu;
+    std::shared_ptr<const collectors::KubeletState> state;
+    std::shared_ptr<const std::vector<exporters::PodInfo>> pods;
+  };
+  auto cache = std::make_shared<Cache>();
+  return [kubelet, cache]() -> std::shared_ptr<const std::vector<exporters::PodInfo>> {
+    std::shared_ptr<const collectors::KubeletState> state = kubelet->state();
+    std::lock_guard<std::mutex> lock(cache->mu);
+    if (cache->state == state) return cache->pods;
+    auto pods = std::make_shared<std::vector<exporters::PodInfo>>();
+    pods->reserve(state->pods.size());
+    for (const collectors::PodMeta& p : state->pods) {
+      pods->push_back({p.namespace_name, p.name, p.workload.name, p.workload.kind, p.phase == "Running",
+                       p.pod_current.cpu_request_cores, p.pod_current.memory_request_bytes});
+    }
+    cache->state = std::move(state);
+    cache->pods = std::move(pods);
+    return cache->pods;
+  };
+}
+
+// "cpu 2, memory 4.4 GiB" of a pod's requests; "none" when neither is set.
+std::string Requests(const collectors::ResourceQuantities& q) {
+  std::vector<std::string> parts;
+  if (!std::isnan(q.cpu_request_cores)) parts.push_back(absl::StrCat("cpu ", q.cpu_request_cores));
+  if (!std::isnan(q.memory_request_bytes)) {
+    parts.push_back(absl::StrCat("memory ", exporters::FormatBytes(q.memory_request_bytes)));
+  }
+  return parts.empty() ? "none" : absl::StrJoin(parts, ", ");
+}
+
 }  // namespace
+
+std::vector<exporters::Finding> Agent::ResizeFindings() const {
+  std::vector<exporters::Finding> out;
+  if (!kubelet_) return out;
+  std::shared_ptr<const collectors::KubeletState> k = kubelet_->state();
+  for (const collectors::PodMeta& p : k->pods) {
+    // In progress is the normal way of a resize; only a stuck one is news.
+    if (p.resize == collectors::ResizeState::kNone || p.resize == collectors::ResizeState::kInProgress) continue;
+    exporters::Finding f;
+    f.kind = "resize_pending";
+    f.resource = std::string(collectors::ResizeStateName(p.resize));
+    // Deferred may still happen; infeasible and error will not without a change.
+    f.severity = p.resize == collectors::ResizeState::kDeferred ? exporters::Severity::kWarning
+                                                                : exporters::Severity::kCritical;
+    f.ref.namespace_name = p.namespace_name;
+    f.ref.pod = p.name;
+    f.ref.workload = p.workload.name;
+    f.ref.workload_kind = p.workload.kind;
+    f.summary = absl::StrCat("in-place resize ", f.resource, p.resize_message.empty() ? "" : ": ",
+                             p.resize_message, "; requests desired ", Requests(p.pod_desired),
+                             ", applied ", Requests(p.pod_current));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
 
 Agent::Agent(Config config) : config_(std::move(config)) {}
 
@@ -152,7 +215,11 @@ absl::Status Agent::Start() {
   aopts.mixin_series = config_.mixin_series;
   aopts.metrics = config_.aggregates;
   if (config_.kubelet) aopts.node_name = config_.kubelet->node_name;
-  if (kubelet_) aopts.owner_lookup = OwnerLookupFromKubelet(kubelet_);
+  aopts.interval_ms = absl::ToInt64Milliseconds(config_.interval);
+  if (kubelet_) {
+    aopts.owner_lookup = OwnerLookupFromKubelet(kubelet_);
+    aopts.pods = PodsFromKubelet(kubelet_);
+  }
   aggregates_ = std::make_shared<exporters::AggregatesEngine>(*pipeline_, std::move(aopts));
   aggregates_->Start();
 
@@ -162,6 +229,7 @@ absl::Status Agent::Start() {
   health_opts.external_findings = [this] {
     std::vector<exporters::Finding> out;
     if (std::optional<exporters::Finding> f = KubeletJoinProblem()) out.push_back(*std::move(f));
+    for (exporters::Finding& f : ResizeFindings()) out.push_back(std::move(f));
     return out;
   };
   if (config_.kubelet) health_opts.node_name = config_.kubelet->node_name;

@@ -62,6 +62,9 @@ class Agent {
   // finding (kind kubelet_degraded, resource = the error reason); nullopt
   // when joined or when no kubelet is configured. Any thread.
   std::optional<exporters::Finding> KubeletJoinProblem() const;
+  // resize_pending findings: pods whose in-place resize is deferred,
+  // infeasible or failed (status resource: deferred|infeasible|error).
+  std::vector<exporters::Finding> ResizeFindings() const;
   void RegisterHandlers();
   void CollectionLoop();
   void RunCycle();

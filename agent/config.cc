@@ -81,9 +81,9 @@ ABSL_FLAG(std::vector<std::string>, remote_write_external_label, {},
           "name=value label added to every sent series (repeatable), e.g. node=$NODE_NAME");
 ABSL_FLAG(std::string, retention, "1s:6m,30s:1h",
           "history tiers as step:span,... finest first; the first step should equal --interval");
-ABSL_FLAG(std::string, aggregates,
-          "cpu,memory,throttling,rss,fs_read,fs_write,network_receive,network_transmit",
-          "which per-pod/per-workload aggregates to compute and export (comma-separated)");
+ABSL_FLAG(std::string, aggregates, "all",
+          "which per-pod/per-workload aggregates to compute and export (comma-separated names, "
+          "or all)");
 ABSL_FLAG(bool, mixin_series, false,
           "also emit kubernetes-mixin's node-local recording-rule series (off when the cluster "
           "runs kube-prometheus's rules, so no series exists twice)");

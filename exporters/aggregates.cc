@@ -186,6 +186,7 @@ absl::StatusOr<std::vector<std::string>> ParseAggregateMetrics(absl::string_view
   std::vector<std::string> out;
   std::vector<std::string> valid;
   for (const AggregateMetric& m : AggregateMetrics()) valid.push_back(m.name);
+  if (list == "all") return valid;
   for (absl::string_view name : absl::StrSplit(list, ',', absl::SkipEmpty())) {
     if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
       return absl::InvalidArgumentError(absl::StrCat("unknown aggregate metric '", name,

@@ -204,8 +204,8 @@ Handler AggregatesHandler(std::shared_ptr<AggregatesEngine> engine);
 absl::StatusOr<int64_t> ParseWindow(absl::string_view text, const std::vector<int64_t>& windows_ms);
 std::string WindowName(int64_t window_ms);
 
-// Checks a --aggregates list (comma-separated API metric names); the error
-// lists the valid names.
+// Checks a --aggregates list (comma-separated API metric names, or "all"
+// for every one); the error lists the valid names.
 absl::StatusOr<std::vector<std::string>> ParseAggregateMetrics(absl::string_view list);
 
 }  // namespace nodepulse::exporters
