@@ -32,20 +32,14 @@ std::string Describe(const Aggregate& a) {
 }
 
 // The result without its numbers: an error answer must not carry any.
-void CopyIdentity(const Aggregate& a, Aggregate* out) {
-  out->set_namespace_(a.namespace_());
-  out->set_workload(a.workload());
-  out->set_workload_kind(a.workload_kind());
-  out->set_metric(a.metric());
-  out->set_window(a.window());
-  out->set_stat(a.stat());
-  out->set_unit(a.unit());
-  out->set_pods(a.pods());
-  out->set_coverage(a.coverage());
-  out->set_pods_expected(a.pods_expected());
-  out->set_pods_without_request(a.pods_without_request());
-  out->set_newest_sample_ms(a.newest_sample_ms());
-  out->set_oldest_sample_age_ms(a.oldest_sample_age_ms());
+void CopyWithoutNumbers(const Aggregate& a, Aggregate* out) {
+  *out = a;
+  out->clear_value();
+  out->clear_sum();
+  out->clear_count();
+  out->clear_min();
+  out->clear_max();
+  out->clear_sketch();
 }
 
 }  // namespace
@@ -87,7 +81,7 @@ std::optional<HttpResponse> RefuseBelowThresholds(const CoverageThresholds& t, c
     const bool low = a.coverage() < t.min_coverage;
     const bool stale = t.max_age_ms != kNoMaxAge && a.oldest_sample_age_ms() > t.max_age_ms;
     if (!low && !stale) continue;
-    CopyIdentity(a, refused.add_results());
+    CopyWithoutNumbers(a, refused.add_results());
     if (!reason.empty()) continue;  // the first cause names the answer
     reason = low ? "low_coverage" : "stale";
     message = low ? absl::StrCat(Describe(a), ": coverage ", a.coverage(), " < min_coverage ",

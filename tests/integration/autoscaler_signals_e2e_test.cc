@@ -354,7 +354,7 @@ TEST_F(AutoscalerSignalsE2E, KedaSeesErrorsNotNumbersUntilCoveredFreshAndResizeA
     return SampleValue(m, "nodepulse_kubelet_last_success_timestamp_seconds", {"endpoint=\"pods\""})
                .value_or(0) > changed_s;
   }, 10000, 50));
-  EXPECT_EQ(SampleValue(m, "container_spec_cpu_quota", {"pod=\"web-7d4b9c5f8-a1b2c\""}).value_or(-1), 80000)
+  EXPECT_EQ(SampleValue(m, "container_spec_cpu_quota", {"pod=\"web-7d4b9c5f8-a1b2c\"", "container=\"app\""}).value_or(-1), 80000)
       << "the agent reads the kernel's new quota";
   // Any view of a cycle that began after the agent had the new /pods.
   ASSERT_TRUE(same_view(absl::ToUnixMillis(absl::Now())));
