@@ -147,12 +147,13 @@ const char* SeverityName(Severity s);  // "warning", "critical"
 struct Finding {
   // memory_near_limit, cpu_throttled, oom_killed, restarts, node_cpu,
   // node_memory, node_pressure, collector_failing, cycle_overruns,
-  // kubelet_degraded (from HealthOptions::external_findings).
+  // kubelet_degraded, resize_pending (from HealthOptions::external_findings).
   std::string kind;
   Severity severity = Severity::kWarning;
   EntityRef ref;         // empty for node-level findings
   // node_pressure: cpu|memory|io; collector_failing: collector;
-  // kubelet_degraded: the kubelet error reason (tls, connect, ...)
+  // kubelet_degraded: the kubelet error reason (tls, connect, ...);
+  // resize_pending: deferred|infeasible|error
   std::string resource;
   double value = kHealthNaN;
   double threshold = kHealthNaN;
