@@ -103,6 +103,12 @@ class RemoteWriter::Impl {
   void PublishQueueMetrics();
 
   // Appends runs to the queue; false (and counted, logged once) on failure.
+  // Appends `item` to `queue` (a handoff guarded by mu_) and rings the
+  // writer; returns the oldest entry pushed out past max_pending_snapshots.
+  // Null when none was, or when stopping (then `item` is not taken).
+  template <typename T>
+  std::shared_ptr<const T> Hand(std::deque<std::shared_ptr<const T>>* queue,
+                                std::shared_ptr<const T> item);
   using Emit = absl::FunctionRef<absl::Status(absl::string_view, uint32_t)>;
   bool EnqueueRuns(absl::FunctionRef<absl::Status(Emit)> encode,
                    absl::FunctionRef<uint64_t()> total, bool* append_ok);
@@ -209,20 +215,26 @@ void RemoteWriter::Impl::Start() {
   }
 }
 
-void RemoteWriter::Impl::OnSnapshot(std::shared_ptr<const pipeline::Snapshot> snapshot) {
-  if (snapshot == nullptr) return;
-  std::shared_ptr<const pipeline::Snapshot> evicted;
+template <typename T>
+std::shared_ptr<const T> RemoteWriter::Impl::Hand(std::deque<std::shared_ptr<const T>>* queue,
+                                                  std::shared_ptr<const T> item) {
+  std::shared_ptr<const T> evicted;
   {
     pipeline::MutexLock lock(&mu_);
-    if (stopping_) return;
-    if (handoff_.size() >= options_.max_pending_snapshots) {
-      evicted = std::move(handoff_.front());
-      handoff_.pop_front();
+    if (stopping_) return nullptr;
+    if (queue->size() >= options_.max_pending_snapshots) {
+      evicted = std::move(queue->front());
+      queue->pop_front();
     }
-    handoff_.push_back(std::move(snapshot));
+    queue->push_back(std::move(item));
   }
   handoff_bell_.Ring();
-  if (evicted != nullptr) {
+  return evicted;
+}
+
+void RemoteWriter::Impl::OnSnapshot(std::shared_ptr<const pipeline::Snapshot> snapshot) {
+  if (snapshot == nullptr) return;
+  if (auto evicted = Hand(&handoff_, std::move(snapshot))) {
     // Only when the writer has been stuck for max_pending_snapshots cycles.
     snapshots_dropped_.fetch_add(1, std::memory_order_relaxed);
     handoff_dropped_samples_.fetch_add(CountSamples(*evicted), std::memory_order_relaxed);
@@ -231,18 +243,7 @@ void RemoteWriter::Impl::OnSnapshot(std::shared_ptr<const pipeline::Snapshot> sn
 
 void RemoteWriter::Impl::OnAggregates(std::shared_ptr<const AggregatesView> view) {
   if (view == nullptr || !options_.send_aggregates) return;
-  std::shared_ptr<const AggregatesView> evicted;
-  {
-    pipeline::MutexLock lock(&mu_);
-    if (stopping_) return;
-    if (view_handoff_.size() >= options_.max_pending_snapshots) {
-      evicted = std::move(view_handoff_.front());
-      view_handoff_.pop_front();
-    }
-    view_handoff_.push_back(std::move(view));
-  }
-  handoff_bell_.Ring();
-  if (evicted != nullptr) {
+  if (auto evicted = Hand(&view_handoff_, std::move(view))) {
     handoff_dropped_samples_.fetch_add(WorkloadHistograms(*evicted).size(), std::memory_order_relaxed);
   }
 }
