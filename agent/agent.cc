@@ -273,11 +273,11 @@ void Agent::RegisterHandlers() {
                                     auto v = e ? e->view() : nullptr;
                                     return v ? v->exposition : std::string();
                                   },
-                                  [engine]() -> std::vector<exporters::WorkloadHistogram> {
+                                  [engine]() -> exporters::ProtobufExtra {
                                     auto e = engine.lock();
                                     auto v = e ? e->view() : nullptr;
-                                    return v ? exporters::WorkloadHistograms(*v)
-                                             : std::vector<exporters::WorkloadHistogram>();
+                                    if (!v) return {};
+                                    return {v->exposition, exporters::WorkloadHistograms(*v)};
                                   }));
   server_->Handle("/api/v1/aggregates", exporters::AggregatesHandler(aggregates_));
   server_->Handle("/healthz", [this](const exporters::HttpRequest&) {

@@ -129,21 +129,25 @@ absl::StatusOr<std::string> ProtobufBody(
     const pipeline::Pipeline& pipeline,
     const std::vector<std::weak_ptr<prometheus::Collectable>>& per_scrape,
     const std::function<std::string()>& extra,
-    const std::function<std::vector<WorkloadHistogram>()>& histograms) {
+    const std::function<ProtobufExtra()>& protobuf_extra) {
   std::vector<prometheus::MetricFamily> fams;
   if (std::shared_ptr<const pipeline::Snapshot> snap = pipeline.snapshot()) {
     fams = FamiliesFromSnapshot(*snap);
   }
   CollectInto(per_scrape, &fams);
-  if (extra) {
-    absl::StatusOr<std::vector<prometheus::MetricFamily>> parsed = ParseTextExposition(extra());
-    if (!parsed.ok()) return parsed.status();
-    fams.insert(fams.end(), std::make_move_iterator(parsed->begin()),
-                std::make_move_iterator(parsed->end()));
+  ProtobufExtra more;
+  if (protobuf_extra) {
+    more = protobuf_extra();
+  } else if (extra) {
+    more.text = extra();
   }
+  absl::StatusOr<std::vector<prometheus::MetricFamily>> parsed = ParseTextExposition(more.text);
+  if (!parsed.ok()) return parsed.status();
+  fams.insert(fams.end(), std::make_move_iterator(parsed->begin()),
+              std::make_move_iterator(parsed->end()));
   std::string body;
   AppendProtobufFamilies(fams, &body);
-  if (histograms) AppendProtobufHistograms(histograms(), &body);
+  AppendProtobufHistograms(more.histograms, &body);
   return body;
 }
 }  // namespace
@@ -164,7 +168,7 @@ Handler MetricsHandler(std::vector<std::weak_ptr<prometheus::Collectable>> colle
 Handler CachedMetricsHandler(const pipeline::Pipeline& pipeline,
                              std::vector<std::weak_ptr<prometheus::Collectable>> per_scrape,
                              std::function<std::string()> extra,
-                             std::function<std::vector<WorkloadHistogram>()> histograms) {
+                             std::function<ProtobufExtra()> protobuf_extra) {
   // The text lives only while a response still holds it: scrapes of one
   // cycle that overlap (load, several Prometheus replicas) share one render,
   // and between Prometheus' scrapes nothing is kept (at 1,000 containers the
@@ -178,9 +182,9 @@ Handler CachedMetricsHandler(const pipeline::Pipeline& pipeline,
   auto cache = std::make_shared<Cache>();
   Handler rest = MetricsHandler(per_scrape);
   return [&pipeline, cache, rest, per_scrape = std::move(per_scrape), extra = std::move(extra),
-          histograms = std::move(histograms)](const HttpRequest& req) {
+          protobuf_extra = std::move(protobuf_extra)](const HttpRequest& req) {
     if (PrefersProtobufExposition(req.Header("accept"))) {
-      absl::StatusOr<std::string> body = ProtobufBody(pipeline, per_scrape, extra, histograms);
+      absl::StatusOr<std::string> body = ProtobufBody(pipeline, per_scrape, extra, protobuf_extra);
       if (body.ok()) return HttpResponse{200, kProtobufExpositionType, *std::move(body), {}, nullptr};
       LogError("metrics: protobuf exposition failed, serving text: ", body.status().ToString());
     }

@@ -120,7 +120,7 @@ TEST(CachedMetricsHandler, ProtobufCarriesEveryTextSeriesWithIdenticalValues) {
   std::vector<int32_t> scratch;
   BuildNativeHistogram({0.0, 0.25, 0.5}, &scratch, &wh.histogram);
   Handler h = CachedMetricsHandler(p, {registry}, [&] { return extra; },
-                                   [&] { return std::vector<WorkloadHistogram>{wh}; });
+                                   [&] { return ProtobufExtra{extra, {wh}}; });
 
   HttpRequest text_req;
   HttpResponse text = h(text_req);

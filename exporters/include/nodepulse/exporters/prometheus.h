@@ -53,13 +53,18 @@ Handler MetricsHandler(std::vector<std::weak_ptr<prometheus::Collectable>> colle
 // collectables (the small self-metrics registry), then `extra`
 // (pre-rendered text, e.g. the aggregates engine's recording-rule series).
 // A scrape whose Accept header prefers the protobuf format
-// (protobuf_exposition.h) gets the same families as protobuf, plus
-// `histograms` as native gauge histograms, which text cannot carry; it is
-// built per scrape (Prometheus' scrapes, not every cycle).
+// (protobuf_exposition.h) gets the same families as protobuf, built per
+// scrape, with `protobuf_extra` in place of `extra`: the same text plus
+// native gauge histograms, which text cannot carry, taken together so both
+// are of one aggregates cycle (their values are compared in PromQL).
+struct ProtobufExtra {
+  std::string text;
+  std::vector<WorkloadHistogram> histograms;
+};
 Handler CachedMetricsHandler(const pipeline::Pipeline& pipeline,
                              std::vector<std::weak_ptr<prometheus::Collectable>> per_scrape,
                              std::function<std::string()> extra,
-                             std::function<std::vector<WorkloadHistogram>()> histograms = {});
+                             std::function<ProtobufExtra()> protobuf_extra = {});
 
 }  // namespace nodepulse::exporters
 
