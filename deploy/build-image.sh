@@ -35,11 +35,13 @@ dockerfile_bases() {
 # from this machine's sources, which is what the build stage's
 # `apt-get update && apt-get install` needs; one root serves every missing
 # Debian 12 tag.
+bootstrap_dir=""
+trap 'rm -rf "${bootstrap_dir}"' EXIT
+
 bootstrap_base() {
-  local work rootfs
-  work=$(mktemp -d /tmp/nodepulse-base.XXXXXX)
-  trap 'rm -rf "$work"' RETURN
-  rootfs="$work/rootfs.tar"
+  local rootfs
+  bootstrap_dir=$(mktemp -d /tmp/nodepulse-base.XXXXXX)
+  rootfs="$bootstrap_dir/rootfs.tar"
   echo "build-image: bootstrapping Debian 12 from $(apt_sources) with mmdebstrap"
   mmdebstrap --quiet --variant=apt \
     --dpkgopt='path-exclude=/usr/share/doc/*' \

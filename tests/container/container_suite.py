@@ -114,6 +114,17 @@ def host_net_dev():
     return devs
 
 
+def host_cpu_user_seconds():
+    """{cpu index: user seconds} from the host's /proc/stat."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (\d+)", line)
+            if m:
+                out[m.group(1)] = int(m.group(2)) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def host_meminfo_total():
     with open("/proc/meminfo") as f:
         for line in f:
@@ -716,11 +727,11 @@ class DeployedAgentTest(Harness):
     def test_06_node_metrics_describe_the_node_not_the_pod(self):
         # The agent's values are from its last cycle: read the host more than
         # an interval before the scrape, and again after it.
-        before = host_net_dev()
+        before, cpu_before = host_net_dev(), host_cpu_user_seconds()
         mem_total = host_meminfo_total()
         time.sleep(2.5)
         samples = self.scrape()
-        after = host_net_dev()
+        after, cpu_after = host_net_dev(), host_cpu_user_seconds()
         agent = {l["device"]: v for l, v in select(samples, "node_network_receive_bytes_total")}
         self.assertEqual(set(agent), set(after), f"agent sees {sorted(agent)}, host {sorted(after)}")
         for dev, v in agent.items():
@@ -729,10 +740,11 @@ class DeployedAgentTest(Harness):
                 self.assertLessEqual(v, after[dev], dev)
         mem = select(samples, "node_memory_MemTotal_bytes")
         self.assertEqual(mem[0][1], mem_total)
-        with open("/proc/stat") as f:
-            cpus = [ln for ln in f if re.match(r"cpu\d", ln)]
-        got = {l["cpu"] for l, _ in select(samples, "node_cpu_seconds_total", mode="user")}
-        self.assertEqual(got, {str(i) for i in range(len(cpus))})
+        got = {l["cpu"]: v for l, v in select(samples, "node_cpu_seconds_total", mode="user")}
+        self.assertEqual(set(got), set(cpu_after))
+        for cpu, v in got.items():
+            self.assertGreaterEqual(v, cpu_before[cpu] - 1e-9, f"cpu {cpu}")
+            self.assertLessEqual(v, cpu_after[cpu] + 1e-9, f"cpu {cpu}")
 
     def test_07_state_dir_written_by_the_agent_user_only(self):
         uid = self.spec.run_uid()
