@@ -260,8 +260,13 @@ bool RemoteWriter::Impl::EnqueueRuns(absl::FunctionRef<absl::Status(Emit)> encod
     samples_enqueued_.fetch_add(appended, std::memory_order_relaxed);
     if (metrics_.enqueued != nullptr) metrics_.enqueued->Increment(static_cast<double>(appended));
     if (st.ok()) {
-      if (!*append_ok) LogInfo("remote_write: disk queue writable again");
-      *append_ok = true;
+      // Only a write proves the disk writable again: an encode with nothing
+      // to append (no workload histograms this cycle) says nothing about it,
+      // and flipping the state there logged the full-disk error every cycle.
+      if (appended > 0) {
+        if (!*append_ok) LogInfo("remote_write: disk queue writable again");
+        *append_ok = true;
+      }
       return true;
     }
     const uint64_t n = total();
