@@ -15,6 +15,12 @@ tag=${1:-${NODEPULSE_IMAGE:-localhost/nodepulse:dev}}
 # shellcheck source=deploy/podman-lib.sh
 source "$here/deploy/podman-lib.sh"
 
+# One build at a time on a machine (scripts/run-tests.sh starts one early in
+# the background; CTest's container.image runs this again and must wait for
+# it, then finds every layer cached).
+exec 9>"${TMPDIR:-/tmp}/nodepulse-build-image.lock"
+flock 9
+
 podman_install
 
 # The Dockerfile's bases: every FROM image but scratch and earlier stages,
