@@ -166,6 +166,8 @@ absl::Status Agent::Start() {
   copts.proc_root = config_.proc_root;
   copts.max_depth = config_.cgroup_max_depth;
   copts.rescan_interval = config_.rescan_interval;
+  copts.interval = config_.interval;
+  copts.slow_interval = config_.slow_interval;
   if (kubelet_) copts.labeler = collectors::MakeKubeletLabeler(kubelet_);
   if (auto c = collectors::NewCgroupCollector(copts, *pipeline_); c.ok()) {
     cgroup_ = c->get();

@@ -26,7 +26,12 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 ABSL_FLAG(int, cgroup_max_depth, 3,
           "without kubepods, watch every cgroup down to this depth below the root (0..16)");
 ABSL_FLAG(absl::Duration, rescan_interval, absl::Seconds(5),
-          "how often the cgroup tree is rescanned for new containers");
+          "how often container labels and limits are refreshed (new containers are found at "
+          "the next --interval through inotify)");
+ABSL_FLAG(absl::Duration, slow_interval, absl::Seconds(10),
+          "oldest a value read only for /metrics may be (--interval..1h): cgroup files that "
+          "feed no history (threads, processes, memory events...) are read this often, files "
+          "behind the 1 s aggregates and health every --interval");
 ABSL_FLAG(int, http_threads, 4, "HTTP worker threads (1..64)");
 ABSL_FLAG(int, max_request_bytes, 16384, "largest HTTP request accepted (1024..1048576)");
 ABSL_FLAG(int, max_header_bytes, 8192,
@@ -100,7 +105,8 @@ namespace {
 // The flags this binary owns, in the order --help lists them.
 constexpr const char* kFlags[] = {"listen",          "interval",      "cgroup_root",
                                   "proc_root",       "max_series",    "log_level",
-                                  "cgroup_max_depth", "rescan_interval", "http_threads",
+                                  "cgroup_max_depth", "rescan_interval", "slow_interval",
+                                  "http_threads",
                                   "max_request_bytes", "max_header_bytes",
                                   "max_connections", "max_requests_per_second",
                                   "http_request_timeout", "http_idle_timeout", "tls_cert_file",
@@ -369,6 +375,12 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError(absl::StrCat("--rescan-interval=",
                                                    absl::FormatDuration(cfg.rescan_interval),
                                                    ": must be between 100ms and 1h"));
+  }
+  cfg.slow_interval = absl::GetFlag(FLAGS_slow_interval);
+  if (cfg.slow_interval < cfg.interval || cfg.slow_interval > absl::Hours(1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--slow-interval=", absl::FormatDuration(cfg.slow_interval),
+        ": must be between --interval (", absl::FormatDuration(cfg.interval), ") and 1h"));
   }
   cfg.http_threads = absl::GetFlag(FLAGS_http_threads);
   if (cfg.http_threads < 1 || cfg.http_threads > 64) {

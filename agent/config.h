@@ -28,6 +28,8 @@ struct Config {
   LogLevel log_level = LogLevel::kInfo;
   int cgroup_max_depth = 3;
   absl::Duration rescan_interval = absl::Seconds(5);
+  // Cgroup files feeding only /metrics are read this often (cgroup_files.h).
+  absl::Duration slow_interval = absl::Seconds(10);
   int http_threads = 4;
   int max_request_bytes = 16384;
   // HTTP endpoint security and limits (see exporters::HttpServerOptions).

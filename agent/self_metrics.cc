@@ -85,6 +85,21 @@ absl::StatusOr<std::shared_ptr<SelfMetrics>> SelfMetrics::Create(const std::stri
                                .Help("Walks of the cgroup hierarchies to find new cgroups: after a "
                                      "directory change seen by inotify, and once a minute.")
                                .Register(r);
+    m->slow_files_read_ = &prometheus::BuildCounter()
+                               .Name("nodepulse_slow_files_read_total")
+                               .Help("Part of nodepulse_files_read_total read every "
+                                     "--slow-interval: files that feed only /metrics.")
+                               .Register(r);
+    m->discovery_events_ = &prometheus::BuildCounter()
+                                .Name("nodepulse_discovery_events_total")
+                                .Help("Cycles that rescanned because inotify saw a cgroup "
+                                      "directory come or go.")
+                                .Register(r);
+    m->event_reads_ = &prometheus::BuildCounter()
+                           .Name("nodepulse_event_reads_total")
+                           .Help("memory.events and memory.swap.events read the moment the "
+                                 "kernel reported a change.")
+                           .Register(r);
     m->containers_ = &prometheus::BuildGauge()
                           .Name("nodepulse_collector_entities")
                           .Help("Cgroups (or other entities) the collector currently tracks.")
@@ -161,7 +176,9 @@ SelfMetrics::PerCollector& SelfMetrics::For(const std::string& name) {
   PerCollector pc{&collector_success_->Add(labels), &collector_duration_->Add(labels),
                   &files_read_->Add(labels),        &read_errors_->Add(labels),
                   &parse_errors_->Add(labels),      &containers_->Add(labels),
-                  &discovery_walks_->Add(labels),   {}};
+                  &discovery_walks_->Add(labels),   &slow_files_read_->Add(labels),
+                  &discovery_events_->Add(labels),  &event_reads_->Add(labels),
+                  {}};
   return per_collector_.emplace(name, pc).first->second;
 }
 
@@ -181,6 +198,9 @@ void SelfMetrics::ObserveCollector(const std::string& name, bool ok, double seco
   Advance(pc.read_errors, stats.read_errors, pc.last.read_errors);
   Advance(pc.parse_errors, stats.parse_errors, pc.last.parse_errors);
   Advance(pc.discovery_walks, stats.discovery_walks, pc.last.discovery_walks);
+  Advance(pc.slow_files_read, stats.slow_files_read, pc.last.slow_files_read);
+  Advance(pc.discovery_events, stats.discovery_events, pc.last.discovery_events);
+  Advance(pc.event_reads, stats.event_reads, pc.last.event_reads);
   pc.containers->Set(static_cast<double>(stats.containers));
   pc.last = stats;
 }

@@ -46,6 +46,9 @@ class SelfMetrics {
     prometheus::Counter* parse_errors;
     prometheus::Gauge* containers;
     prometheus::Counter* discovery_walks;
+    prometheus::Counter* slow_files_read;
+    prometheus::Counter* discovery_events;
+    prometheus::Counter* event_reads;
     collectors::CollectStats last;  // to turn cumulative stats into increments
   };
   PerCollector& For(const std::string& name);
@@ -59,6 +62,9 @@ class SelfMetrics {
   prometheus::Family<prometheus::Counter>* read_errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* parse_errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* discovery_walks_ = nullptr;
+  prometheus::Family<prometheus::Counter>* slow_files_read_ = nullptr;
+  prometheus::Family<prometheus::Counter>* discovery_events_ = nullptr;
+  prometheus::Family<prometheus::Counter>* event_reads_ = nullptr;
   prometheus::Family<prometheus::Gauge>* containers_ = nullptr;
   std::map<std::string, PerCollector> per_collector_;
   prometheus::Counter* cycles_ = nullptr;

@@ -9,6 +9,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cmath>
+#include <functional>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -19,12 +22,15 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "cgroup_discovery.h"
-#include "cgroup_watch.h"
+#include "cgroup_events.h"
 #include "cgroup_file.h"
+#include "cgroup_files.h"
+#include "cgroup_watch.h"
 #include "cgroup_identity.h"
 #include "cgroup_layout.h"
 #include "cgroup_metrics.h"
@@ -41,7 +47,11 @@ pipeline::Labels DefaultCgroupLabels(const CgroupIdentity& identity) {
 
 namespace {
 
+using cgroup_internal::Cadence;
 using cgroup_internal::Controller;
+using cgroup_internal::FileKind;
+using enum cgroup_internal::FileKind;
+using cgroup_internal::MetricMask;
 using cgroup_internal::Layout;
 using cgroup_internal::Metric;
 using pipeline::EntityId;
@@ -71,57 +81,32 @@ constexpr double kTickToS = 1.0 / 100;
 // kernel 6.18). Anything from there up is unlimited; cAdvisor exports 0.
 constexpr uint64_t kV1Unlimited = 0x7FFFFFFFFFFFF000ull;
 
-// Files read every cycle, in the order they are read: usage before stat so
-// the working set (usage - inactive_file) can be computed from both.
-enum FileKind : uint8_t {
-  kFCpuacctUsage,
-  kFCpuacctUsageUser,
-  kFCpuacctUsageSys,
-  kFCpuacctStat,
-  kFCpuStatV1,
-  kFCpuStatV2,
-  kFMemUsageV1,
-  kFMemCurrentV2,
-  kFMemFailcntV1,
-  kFMemStatV1,
-  kFMemStatV2,
-  kFOomControlV1,
-  kFMemEventsV2,
-  kFSwapCurrentV2,
-  kFBlkioBytesV1,
-  kFBlkioOpsV1,
-  kFIoStatV2,
-  kFPidsCurrent,
-  kFProcs,
-  kFCpuPressure,
-  kFMemPressure,
-  kFIoPressure,
-  kNumFileKinds,
-};
-static_assert(kNumFileKinds <= 32, "logged_errors is a 32-bit mask");
-
-constexpr const char* kFileNames[kNumFileKinds] = {
-    "cpuacct.usage", "cpuacct.usage_user", "cpuacct.usage_sys", "cpuacct.stat",
-    "cpu.stat",      "cpu.stat",           "memory.usage_in_bytes", "memory.current",
-    "memory.failcnt", "memory.stat",       "memory.stat",       "memory.oom_control",
-    "memory.events", "memory.swap.current", "blkio io_service_bytes", "blkio io_serviced",
-    "io.stat",       "pids.current",       "cgroup.procs",      "cpu.pressure",
-    "memory.pressure", "io.pressure",
-};
-
 constexpr std::string_view kCpuStatV1Keys[] = {"nr_periods", "nr_throttled", "throttled_time"};
 constexpr std::string_view kCpuStatV2Keys[] = {"usage_usec",   "user_usec",    "system_usec",
-                                               "nr_periods",   "nr_throttled", "throttled_usec"};
+                                               "nr_periods",   "nr_throttled", "throttled_usec",
+                                               "nr_bursts",    "burst_usec"};
 constexpr std::string_view kCpuacctStatKeys[] = {"user", "system"};
 // total_* are hierarchical (include children), which is what cAdvisor uses
 // on v1; the plain ones are the fallback if a kernel lacks total_*.
 constexpr std::string_view kMemStatV1Keys[] = {
     "total_rss", "total_cache", "total_swap", "total_mapped_file", "total_inactive_file",
     "rss",       "cache",       "swap",       "mapped_file",       "inactive_file"};
-constexpr std::string_view kMemStatV2Keys[] = {"anon", "file", "file_mapped", "inactive_file"};
+// The first four feed cAdvisor's memory families, the rest the v2 reclaim
+// and refault counters. Kernels before 5.9 have workingset_refault/
+// _activate/_restore without the _anon/_file split: file pages only then.
+constexpr std::string_view kMemStatV2Keys[] = {
+    "anon",                    "file",                     "file_mapped",
+    "inactive_file",           "pgfault",                  "pgmajfault",
+    "workingset_refault_anon", "workingset_refault_file",  "workingset_activate_anon",
+    "workingset_activate_file", "workingset_restore_anon", "workingset_restore_file",
+    "workingset_nodereclaim",  "pgscan",                   "pgsteal",
+    "workingset_refault",      "workingset_activate",      "workingset_restore"};
 constexpr std::string_view kOomControlKeys[] = {"oom_kill"};
-// v2 has no failcnt; "max" (times usage hit memory.max) is its counterpart.
-constexpr std::string_view kMemEventsKeys[] = {"max", "oom_kill"};
+// In the order of the kMemEvents* slots. v2 has no failcnt; "max" (times
+// usage hit memory.max) is its counterpart.
+constexpr std::string_view kMemEventsKeys[] = {"low", "high", "max",
+                                               "oom", "oom_kill", "oom_group_kill"};
+constexpr std::string_view kSwapEventsKeys[] = {"high", "max", "fail"};
 
 // Blkio candidates in order: the throttle files are the ones kernels >= 4.x
 // account on every queue (CFQ's io_service_bytes is gone since 5.0); the
@@ -147,14 +132,33 @@ struct DeviceSeries {
   SeriesId writes = kNoSeries;
   SeriesId blkio_read = kNoSeries;
   SeriesId blkio_write = kNoSeries;
+  // v1 blkio io_serviced is a slow file: its last values, re-set every cycle.
+  double reads_v = std::nan("");
+  double writes_v = std::nan("");
 };
+
+using TimePoint = std::chrono::steady_clock::time_point;
 
 struct Cgroup {
   CgroupIdentity identity;
   EntityId entity = 0;
   std::vector<OpenFile> files;  // sorted by kind
   std::array<SeriesId, ci::kNumScalarMetrics> series;
-  std::array<double, ci::kNumScalarMetrics> spec{};  // only spec metrics used
+  // The last value written to each slot (NaN: none yet). Slots in `reemit`
+  // (spec values, and those of slow files, see cgroup_files.h) are written
+  // from here every cycle, as the pipeline only exports what a cycle sets.
+  std::array<double, ci::kNumScalarMetrics> last;
+  MetricMask reemit = 0;
+  // Slow files are read at the first cycle at or after this time.
+  TimePoint slow_due{};
+  bool slow_read_once = false;
+  // EventsWatch: this cgroup's key (serial << 8 | FileKind) and its watches.
+  uint64_t serial = 0;
+  uint32_t watched = 0;  // bit per FileKind
+  std::vector<int> event_wds;
+  // Set when the cgroup is gone but its kept values (cgroup_files.h) stay
+  // exported until gone_at + CgroupOptions::gone_grace.
+  std::optional<TimePoint> gone_at;
   std::vector<DeviceSeries> devices;
   uint32_t logged_errors = 0;  // bit per FileKind: warned once already
   // Controller directories can appear a moment after the first one (runc
@@ -162,14 +166,17 @@ struct Cgroup {
   int reopen_rescans_left = 2;
   // ReadSpec times (CLOCK_MONOTONIC): when the cgroup was found and when its
   // spec files were last read.
-  std::chrono::steady_clock::time_point found_at{}, spec_read_at{};
+  TimePoint found_at{}, spec_read_at{};
   bool v2_cpu_usage = false;  // v2 cpu.stat feeds usage/user/system
   bool v2_cfs = false;        // v2 cpu.stat feeds nr_periods/throttling
   bool gone = false;
   double mem_usage = 0;  // this cycle's usage, for the working set
   bool have_mem_usage = false;
 
-  Cgroup() { series.fill(kNoSeries); }
+  Cgroup() {
+    series.fill(kNoSeries);
+    last.fill(std::nan(""));
+  }
   bool Has(FileKind k) const {
     for (const OpenFile& f : files) {
       if (f.kind == k) return true;
@@ -194,6 +201,14 @@ class CgroupCollectorImpl final : public CgroupCollector {
       LogWarn("cgroup: ", watch.status().message(),
               "; walking the hierarchies at every rescan instead");
     }
+    absl::StatusOr<std::unique_ptr<ci::EventsWatch>> events = ci::EventsWatch::Start();
+    if (events.ok()) {
+      events_ = *std::move(events);
+    } else {
+      LogWarn("cgroup: ", events.status().message(),
+              "; memory.events is read at its cadence only (an OOM kill just before a "
+              "container's removal can be missed)");
+    }
   }
 
   ~CgroupCollectorImpl() override {
@@ -209,11 +224,14 @@ class CgroupCollectorImpl final : public CgroupCollector {
   std::vector<std::pair<EntityId, CgroupIdentity>> Identities() const override {
     std::vector<std::pair<EntityId, CgroupIdentity>> out;
     out.reserve(cgroups_.size());
-    for (const auto& cg : cgroups_) out.emplace_back(cg->entity, cg->identity);
+    for (const auto& cg : cgroups_) {
+      if (!cg->gone_at) out.emplace_back(cg->entity, cg->identity);
+    }
     return out;
   }
 
-  void Rescan();
+  // `changed`: the caller already drained a change from the DirWatch.
+  void Rescan(bool changed = false);
 
  private:
   void RefreshCgroups();
@@ -238,11 +256,27 @@ class CgroupCollectorImpl final : public CgroupCollector {
   void SetSpec(Cgroup& cg, Metric m, bool known, double value);
   void LoadDeviceNames();
   DeviceSeries& DeviceFor(Cgroup& cg, uint32_t major, uint32_t minor);
-  void ReadCgroup(Cgroup& cg, CollectStats& stats);
+  void ReadCgroup(Cgroup& cg, TimePoint now, CollectStats& stats);
   void ParseFile(Cgroup& cg, FileKind kind, std::string_view text, CollectStats& stats);
+  void ParseMemStatV2(Cgroup& cg, std::string_view text, bool* ok);
+  void Reemit(const Cgroup& cg, MetricMask mask);
+  TimePoint NextSlowRead(Cgroup& cg, TimePoint now);
+  void WatchEvents(Cgroup& cg);
+  void ApplyEvents(CollectStats& stats);
+  // The cgroup's directory is gone: true when it is to be erased now, false
+  // when its kept values stay exported for the grace period.
+  bool Retire(Cgroup& cg, TimePoint now);
+  void ReadAll(TimePoint now, CollectStats& stats);
   void Drop(Cgroup& cg);
 
-  void Set(const Cgroup& cg, Metric m, double v) { pipeline_.Set(cg.series[m], v); }
+  TimePoint Now() const {
+    return options_.clock ? options_.clock() : std::chrono::steady_clock::now();
+  }
+
+  void Set(Cgroup& cg, Metric m, double v) {
+    cg.last[m] = v;
+    pipeline_.Set(cg.series[m], v);
+  }
 
   CgroupOptions options_;
   Layout layout_;
@@ -262,6 +296,12 @@ class CgroupCollectorImpl final : public CgroupCollector {
   uint64_t walks_ = 0;           // total, reported as CollectStats::discovery_walks
   uint64_t walks_reported_ = 0;  // part of walks_ already added to a CollectStats
   uint64_t open_errors_ = 0;  // since the last Collect()
+  // Reads of notify files on change (see cgroup_events.h); null when
+  // inotify is unavailable.
+  std::unique_ptr<ci::EventsWatch> events_;
+  bool events_warned_ = false;
+  uint64_t next_serial_ = 1;
+  std::vector<ci::EventsWatch::Capture> captures_;  // reused
 };
 
 bool CgroupCollectorImpl::TryOpen(Cgroup& cg, FileKind kind, const std::string& dir,
@@ -316,6 +356,10 @@ void CgroupCollectorImpl::OpenFiles(Cgroup& cg) {
     TryOpen(cg, kFMemCurrentV2, v2, "memory.current");
     TryOpen(cg, kFMemEventsV2, v2, "memory.events");
     TryOpen(cg, kFSwapCurrentV2, v2, "memory.swap.current");
+    // Absent without swap accounting (swapaccount=0) and, for memory.peak,
+    // before kernel 5.19: no series then.
+    TryOpen(cg, kFSwapEventsV2, v2, "memory.swap.events");
+    TryOpen(cg, kFMemPeakV2, v2, "memory.peak");
   }
 
   const std::string blkio = V1Dir(ci::kBlkio, id);
@@ -344,14 +388,17 @@ void CgroupCollectorImpl::OpenFiles(Cgroup& cg) {
 
   std::sort(cg.files.begin(), cg.files.end(),
             [](const OpenFile& a, const OpenFile& b) { return a.kind < b.kind; });
+  cg.reemit = 0;
+  for (int m = ci::kFirstSpecMetric; m < ci::kNumScalarMetrics; ++m) cg.reemit |= MetricMask{1} << m;
+  for (const OpenFile& f : cg.files) {
+    if (ci::CadenceOf(f.kind) == Cadence::kSlow) cg.reemit |= ci::kFiles[f.kind].feeds;
+  }
 }
 
 void CgroupCollectorImpl::InternScalarSeries(Cgroup& cg) {
   auto want = [&](Metric m, bool have) {
     if (!have || cg.series[m] != kNoSeries) return;
-    Labels extra;
-    if (m == ci::kCpuUsage) extra.push_back({"cpu", "total"});
-    cg.series[m] = pipeline_.Intern(metrics_[m], cg.entity, std::move(extra));
+    cg.series[m] = pipeline_.Intern(metrics_[m], cg.entity, ci::ExtraLabelsOf(m));
   };
   bool v2_cpu = cg.Has(kFCpuStatV2);
   bool v2_usage = v2_cpu && cg.v2_cpu_usage;
@@ -381,6 +428,15 @@ void CgroupCollectorImpl::InternScalarSeries(Cgroup& cg) {
   want(ci::kPsiMemStalled, cg.Has(kFMemPressure));
   want(ci::kPsiIoWaiting, cg.Has(kFIoPressure));
   want(ci::kPsiIoStalled, cg.Has(kFIoPressure));
+  // v2 only; a key this kernel lacks leaves its slot NaN, which is no series.
+  auto want_range = [&](Metric first, Metric last, bool have) {
+    for (int m = first; m <= last; ++m) want(static_cast<Metric>(m), have);
+  };
+  want_range(ci::kMemEventsLow, ci::kMemEventsOomGroupKill, cg.Has(kFMemEventsV2));
+  want_range(ci::kSwapEventsHigh, ci::kSwapEventsFail, cg.Has(kFSwapEventsV2));
+  want(ci::kMemMaxUsage, cg.Has(kFMemPeakV2));
+  want_range(ci::kPgfaultContainer, ci::kPagesReclaimed, cg.Has(kFMemStatV2));
+  want_range(ci::kCpuBursts, ci::kCpuBurstSeconds, v2_cpu && cg.v2_cfs);
 }
 
 void CgroupCollectorImpl::SetSpec(Cgroup& cg, Metric m, bool known, double value) {
@@ -392,7 +448,7 @@ void CgroupCollectorImpl::SetSpec(Cgroup& cg, Metric m, bool known, double value
     return;
   }
   if (cg.series[m] == kNoSeries) cg.series[m] = pipeline_.Intern(metrics_[m], cg.entity);
-  cg.spec[m] = value;
+  cg.last[m] = value;
 }
 
 // Spec files change only when the kubelet resizes a pod, so they are read at
@@ -531,7 +587,7 @@ void CgroupCollectorImpl::ParseFile(Cgroup& cg, FileKind kind, std::string_view 
                                     CollectStats& stats) {
   bool ok = true;
   uint64_t v = 0;
-  uint64_t vals[10];
+  uint64_t vals[std::size(kMemStatV2Keys)];
   uint64_t found = 0;
   auto has = [&](int i) { return (found >> i) & 1; };
   auto d = [](uint64_t x) { return static_cast<double>(x); };
@@ -567,6 +623,8 @@ void CgroupCollectorImpl::ParseFile(Cgroup& cg, FileKind kind, std::string_view 
         if (has(3)) Set(cg, ci::kCfsPeriods, d(vals[3]));
         if (has(4)) Set(cg, ci::kCfsThrottledPeriods, d(vals[4]));
         if (has(5)) Set(cg, ci::kCfsThrottledSeconds, d(vals[5]) * kUsToS);
+        if (has(6)) Set(cg, ci::kCpuBursts, d(vals[6]));
+        if (has(7)) Set(cg, ci::kCpuBurstSeconds, d(vals[7]) * kUsToS);
       }
       break;
     case kFMemUsageV1:
@@ -596,14 +654,7 @@ void CgroupCollectorImpl::ParseFile(Cgroup& cg, FileKind kind, std::string_view 
       break;
     }
     case kFMemStatV2:
-      ok = ci::ParseKeyedU64(text, kMemStatV2Keys, vals, &found);
-      if (has(0)) Set(cg, ci::kRss, d(vals[0]));
-      if (has(1)) Set(cg, ci::kCache, d(vals[1]));
-      if (has(2)) Set(cg, ci::kMappedFile, d(vals[2]));
-      if (has(3) && cg.have_mem_usage) {
-        double inactive = d(vals[3]);
-        Set(cg, ci::kWorkingSet, cg.mem_usage > inactive ? cg.mem_usage - inactive : 0);
-      }
+      ParseMemStatV2(cg, text, &ok);
       break;
     case kFOomControlV1:
       ok = ci::ParseKeyedU64(text, kOomControlKeys, vals, &found);
@@ -611,11 +662,23 @@ void CgroupCollectorImpl::ParseFile(Cgroup& cg, FileKind kind, std::string_view 
       break;
     case kFMemEventsV2:
       ok = ci::ParseKeyedU64(text, kMemEventsKeys, vals, &found);
-      if (has(0)) Set(cg, ci::kFailcnt, d(vals[0]));
-      if (has(1)) Set(cg, ci::kOomEvents, d(vals[1]));
+      for (int i = 0; i < static_cast<int>(std::size(kMemEventsKeys)); ++i) {
+        if (has(i)) Set(cg, static_cast<Metric>(ci::kMemEventsLow + i), d(vals[i]));
+      }
+      if (has(2)) Set(cg, ci::kFailcnt, d(vals[2]));
+      if (has(4)) Set(cg, ci::kOomEvents, d(vals[4]));
       break;
     case kFSwapCurrentV2:
       if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kSwap, d(v));
+      break;
+    case kFSwapEventsV2:
+      ok = ci::ParseKeyedU64(text, kSwapEventsKeys, vals, &found);
+      for (int i = 0; i < static_cast<int>(std::size(kSwapEventsKeys)); ++i) {
+        if (has(i)) Set(cg, static_cast<Metric>(ci::kSwapEventsHigh + i), d(vals[i]));
+      }
+      break;
+    case kFMemPeakV2:
+      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kMemMaxUsage, d(v));
       break;
     case kFBlkioBytesV1:
       ok = ci::ParseBlkio(text, [&](const ci::BlkioDevice& dev) {
@@ -629,8 +692,10 @@ void CgroupCollectorImpl::ParseFile(Cgroup& cg, FileKind kind, std::string_view 
     case kFBlkioOpsV1:
       ok = ci::ParseBlkio(text, [&](const ci::BlkioDevice& dev) {
         DeviceSeries& s = DeviceFor(cg, dev.major, dev.minor);
-        pipeline_.Set(s.reads, d(dev.read));
-        pipeline_.Set(s.writes, d(dev.write));
+        s.reads_v = d(dev.read);
+        s.writes_v = d(dev.write);
+        pipeline_.Set(s.reads, s.reads_v);
+        pipeline_.Set(s.writes, s.writes_v);
       });
       break;
     case kFIoStatV2:
@@ -666,15 +731,53 @@ void CgroupCollectorImpl::ParseFile(Cgroup& cg, FileKind kind, std::string_view 
   if (!ok) ++stats.parse_errors;
 }
 
-void CgroupCollectorImpl::ReadCgroup(Cgroup& cg, CollectStats& stats) {
+void CgroupCollectorImpl::ParseMemStatV2(Cgroup& cg, std::string_view text, bool* ok) {
+  uint64_t vals[std::size(kMemStatV2Keys)];
+  uint64_t found = 0;
+  *ok = ci::ParseKeyedU64(text, kMemStatV2Keys, vals, &found);
+  auto has = [&](int i) { return (found >> i) & 1; };
+  auto d = [](uint64_t x) { return static_cast<double>(x); };
+  if (has(0)) Set(cg, ci::kRss, d(vals[0]));
+  if (has(1)) Set(cg, ci::kCache, d(vals[1]));
+  if (has(2)) Set(cg, ci::kMappedFile, d(vals[2]));
+  if (has(3) && cg.have_mem_usage) {
+    double inactive = d(vals[3]);
+    Set(cg, ci::kWorkingSet, cg.mem_usage > inactive ? cg.mem_usage - inactive : 0);
+  }
+  // v2 memory.stat counts the cgroup with its descendants only; cAdvisor
+  // exports that as both scopes.
+  if (has(4)) {
+    Set(cg, ci::kPgfaultContainer, d(vals[4]));
+    Set(cg, ci::kPgfaultHierarchy, d(vals[4]));
+  }
+  if (has(5)) {
+    Set(cg, ci::kPgmajfaultContainer, d(vals[5]));
+    Set(cg, ci::kPgmajfaultHierarchy, d(vals[5]));
+  }
+  // Indexes 6..14 map to the slots kRefaultsAnon..kPagesReclaimed in order;
+  // 15..17 are the pre-5.9 names of the _file counters.
+  static_assert(ci::kPagesReclaimed - ci::kRefaultsAnon == 8);
+  for (int i = 6; i <= 14; ++i) {
+    if (has(i)) Set(cg, static_cast<Metric>(ci::kRefaultsAnon + i - 6), d(vals[i]));
+  }
+  constexpr Metric kOldNames[] = {ci::kRefaultsFile, ci::kActivationsFile, ci::kRestoresFile};
+  for (int i = 0; i < 3; ++i) {
+    if (has(15 + i) && !has(7 + 2 * i)) Set(cg, kOldNames[i], d(vals[15 + i]));
+  }
+}
+
+void CgroupCollectorImpl::ReadCgroup(Cgroup& cg, TimePoint now, CollectStats& stats) {
   cg.have_mem_usage = false;
+  const bool slow_due = now >= cg.slow_due;
   for (OpenFile& f : cg.files) {
+    const bool slow = ci::CadenceOf(f.kind) == Cadence::kSlow;
+    if (slow && !slow_due) continue;
     ssize_t n = ci::PreadAll(f.fd.get(), &buf_);
     if (n < 0) {
       int err = static_cast<int>(-n);
       if (ci::IsGoneErrno(err)) {
         // rmdir'ed under us (pod deleted): normal churn, not an error.
-        LogDebug("cgroup ", cg.identity.id, " removed (", kFileNames[f.kind], ": ",
+        LogDebug("cgroup ", cg.identity.id, " removed (", ci::kFiles[f.kind].name, ": ",
                  strerror(err), ")");
         cg.gone = true;
         return;
@@ -683,33 +786,166 @@ void CgroupCollectorImpl::ReadCgroup(Cgroup& cg, CollectStats& stats) {
       uint32_t bit = uint32_t{1} << f.kind;
       if (!(cg.logged_errors & bit)) {
         cg.logged_errors |= bit;
-        LogWarn("cgroup ", cg.identity.id, ": read ", kFileNames[f.kind], ": ", strerror(err),
-                " (logged once per cgroup and file)");
+        LogWarn("cgroup ", cg.identity.id, ": read ", ci::kFiles[f.kind].name, ": ",
+                strerror(err), " (logged once per cgroup and file)");
       }
       continue;
     }
     ++stats.files_read;
+    if (slow) ++stats.slow_files_read;
     ParseFile(cg, f.kind, std::string_view(buf_.data(), static_cast<size_t>(n)), stats);
   }
-  for (int m = ci::kFirstSpecMetric; m < ci::kNumScalarMetrics; ++m) {
-    pipeline_.Set(cg.series[m], cg.spec[m]);
+  if (slow_due) cg.slow_due = NextSlowRead(cg, now);
+  Reemit(cg, cg.reemit);
+}
+
+void CgroupCollectorImpl::Reemit(const Cgroup& cg, MetricMask mask) {
+  for (MetricMask rest = mask & ((MetricMask{1} << ci::kNumScalarMetrics) - 1); rest != 0;
+       rest &= rest - 1) {
+    const int m = std::countr_zero(rest);
+    pipeline_.Set(cg.series[m], cg.last[m]);
+  }
+  const bool reads = (mask >> ci::kFsReads) & 1, writes = (mask >> ci::kFsWrites) & 1;
+  if (!reads && !writes) return;
+  for (const DeviceSeries& d : cg.devices) {
+    if (reads) pipeline_.Set(d.reads, d.reads_v);
+    if (writes) pipeline_.Set(d.writes, d.writes_v);
+  }
+}
+
+// A slow value read at `now` is exported until the next read, and a scrape
+// may come up to one interval after the last cycle: reading again after
+// slow_interval - interval keeps every value a scrape sees younger than
+// slow_interval. The first period is shortened by a per-cgroup offset, so
+// containers found in one walk (all of them, at start-up) do not read their
+// slow files in the same cycle ever after.
+TimePoint CgroupCollectorImpl::NextSlowRead(Cgroup& cg, TimePoint now) {
+  const auto period = std::max(std::chrono::nanoseconds(0),
+                               absl::ToChronoNanoseconds(options_.slow_interval) -
+                                   absl::ToChronoNanoseconds(options_.interval));
+  if (cg.slow_read_once || period.count() == 0) return now + period;
+  cg.slow_read_once = true;
+  const auto offset = std::hash<std::string>()(cg.identity.id) % static_cast<uint64_t>(period.count());
+  return now + period - std::chrono::nanoseconds(offset);
+}
+
+// Adds an inotify watch on each notify file (memory.events, memory.swap.events)
+// the cgroup has and is not watched yet.
+void CgroupCollectorImpl::WatchEvents(Cgroup& cg) {
+  if (!events_) return;
+  for (const OpenFile& f : cg.files) {
+    const uint32_t bit = uint32_t{1} << f.kind;
+    if (!ci::kFiles[f.kind].notify || (cg.watched & bit) != 0) continue;
+    const std::string path = absl::StrCat(V2Dir(cg.identity.id), "/", ci::kFiles[f.kind].name);
+    const int wd = events_->Add(path, (cg.serial << 8) | f.kind);
+    if (wd >= 0) {
+      cg.watched |= bit;
+      cg.event_wds.push_back(wd);
+    } else if (-wd != ENOENT && !events_warned_) {
+      events_warned_ = true;
+      LogWarn("cgroup: inotify_add_watch ", path, ": ", strerror(-wd),
+              "; some memory.events are read at their cadence only (logged once)");
+    }
+  }
+}
+
+// Captured notify files (see cgroup_events.h), parsed like a read: also for
+// a cgroup already gone, whose kept values they update.
+void CgroupCollectorImpl::ApplyEvents(CollectStats& stats) {
+  if (!events_) return;
+  captures_.clear();
+  events_->Take(&captures_);
+  for (const ci::EventsWatch::Capture& c : captures_) {
+    const uint64_t serial = c.key >> 8;
+    for (auto& cg : cgroups_) {
+      if (cg->serial != serial) continue;
+      ++stats.event_reads;
+      ParseFile(*cg, static_cast<FileKind>(c.key & 0xff), c.text, stats);
+      break;
+    }
+  }
+}
+
+bool CgroupCollectorImpl::Retire(Cgroup& cg, TimePoint now) {
+  cg.files.clear();  // closes the fds
+  if (events_) {
+    for (int wd : cg.event_wds) events_->Remove(wd);
+  }
+  cg.event_wds.clear();
+  // Only a cgroup with an event to lose is kept (an OOM kill, limit hits):
+  // counters that are all 0 say nothing that their absence does not.
+  const MetricMask kept_metrics = ci::KeptMetrics();
+  bool kept = false;
+  for (MetricMask rest = kept_metrics; rest != 0; rest &= rest - 1) {
+    const int m = std::countr_zero(rest);
+    kept = kept || (cg.series[m] != kNoSeries && cg.last[m] > 0);
+  }
+  if (!kept || options_.gone_grace <= absl::ZeroDuration()) {
+    Drop(cg);
+    return true;
+  }
+  LogDebug("cgroup ", cg.identity.id, " gone; its event counters stay exported for ",
+           absl::FormatDuration(options_.gone_grace));
+  // Everything else goes now, as for any removed cgroup.
+  for (int m = 0; m < ci::kNumScalarMetrics; ++m) {
+    if ((kept_metrics >> m) & 1 || cg.series[m] == kNoSeries) continue;
+    pipeline_.Release(cg.series[m]);
+    cg.series[m] = kNoSeries;
+  }
+  for (const DeviceSeries& d : cg.devices) {
+    for (SeriesId s : {d.reads_bytes, d.writes_bytes, d.reads, d.writes, d.blkio_read,
+                       d.blkio_write}) {
+      pipeline_.Release(s);
+    }
+  }
+  cg.devices.clear();
+  cg.gone_at = now;
+  cg.gone = false;
+  return false;
+}
+
+// One cycle's reads. A cgroup found gone is retired; a retired one only
+// re-exports its kept values until its grace period ends.
+void CgroupCollectorImpl::ReadAll(TimePoint now, CollectStats& stats) {
+  bool erase = false;
+  for (auto& cgp : cgroups_) {
+    Cgroup& cg = *cgp;
+    if (cg.gone_at) {
+      if (now - *cg.gone_at < absl::ToChronoNanoseconds(options_.gone_grace)) {
+        Reemit(cg, ci::KeptMetrics());
+        continue;
+      }
+      Drop(cg);
+      cg.gone = true;
+    } else {
+      ReadCgroup(cg, now, stats);
+      if (cg.gone) cg.gone = Retire(cg, now);
+    }
+    erase = erase || cg.gone;
+  }
+  if (erase) {
+    std::erase_if(cgroups_, [](const std::unique_ptr<Cgroup>& cg) { return cg->gone; });
   }
 }
 
 void CgroupCollectorImpl::Drop(Cgroup& cg) {
   pipeline_.RemoveEntity(cg.entity);
   cg.files.clear();  // closes the fds
+  if (events_) {
+    for (int wd : cg.event_wds) events_->Remove(wd);
+  }
+  cg.event_wds.clear();
 }
 
-void CgroupCollectorImpl::Rescan() {
-  last_rescan_ = std::chrono::steady_clock::now();
+void CgroupCollectorImpl::Rescan(bool changed) {
+  last_rescan_ = Now();
   rescanned_ = true;
   // Walk only when a watched directory changed (DirWatch), the watch is not
   // usable, or kFullWalkEvery passed (a safety net for a hierarchy changed
   // in a way inotify did not report). Otherwise the set of cgroups is the
   // one we have: removals were already seen by the reads (ENODEV).
-  const bool walk = !watch_ || !watch_->usable() || walks_ == 0 || watch_->Changed() ||
-                    last_rescan_ - last_walk_ >= kFullWalkEvery;
+  const bool walk = changed || !watch_ || !watch_->usable() || walks_ == 0 ||
+                    watch_->Changed() || last_rescan_ - last_walk_ >= kFullWalkEvery;
   if (!walk) {
     RefreshCgroups();
     return;
@@ -723,10 +959,13 @@ void CgroupCollectorImpl::Rescan() {
   }
   LoadDeviceNames();
   // Index of the current set by id, rebuilt here so the per-cycle path keeps
-  // a plain vector.
+  // a plain vector. Retired cgroups (gone, kept values still exported) are
+  // not in it: a new cgroup of the same path replaces them below.
   absl::flat_hash_map<std::string_view, size_t> have;
   have.reserve(cgroups_.size());
-  for (size_t i = 0; i < cgroups_.size(); ++i) have[cgroups_[i]->identity.id] = i;
+  for (size_t i = 0; i < cgroups_.size(); ++i) {
+    if (!cgroups_[i]->gone_at) have[cgroups_[i]->identity.id] = i;
+  }
   std::vector<bool> seen(cgroups_.size(), false);
   std::vector<std::unique_ptr<Cgroup>> added;
   for (const std::string& id : found.ids) {
@@ -741,22 +980,31 @@ void CgroupCollectorImpl::Rescan() {
     if (naming != nullptr && naming->role == ci::Role::kMonitor) continue;
     auto cg = std::make_unique<Cgroup>();
     cg->identity = std::move(identity);
+    cg->serial = next_serial_++;
     cg->entity = pipeline_.AddEntity(LabelsFor(cg->identity));
     OpenFiles(*cg);
+    WatchEvents(*cg);
     InternScalarSeries(*cg);
     ReadSpec(*cg);
     cg->found_at = cg->spec_read_at = last_rescan_;
     added.push_back(std::move(cg));
   }
   for (size_t i = 0; i < cgroups_.size(); ++i) {
-    if (!seen[i]) {
+    if (!seen[i] && !cgroups_[i]->gone_at) {
       LogDebug("cgroup ", cgroups_[i]->identity.id, " no longer present; dropping");
       cgroups_[i]->gone = true;
     }
   }
   RefreshCgroups();
+  absl::flat_hash_set<std::string_view> added_ids;
+  for (const auto& cg : added) added_ids.insert(cg->identity.id);
   for (auto& cg : cgroups_) {
-    if (cg->gone) Drop(*cg);
+    if (cg->gone) {
+      cg->gone = Retire(*cg, last_rescan_);
+    } else if (cg->gone_at && added_ids.contains(cg->identity.id)) {
+      Drop(*cg);  // one entity per path: the new cgroup's
+      cg->gone = true;
+    }
   }
   std::erase_if(cgroups_, [](const std::unique_ptr<Cgroup>& cg) { return cg->gone; });
   for (auto& cg : added) cgroups_.push_back(std::move(cg));
@@ -767,10 +1015,11 @@ void CgroupCollectorImpl::Rescan() {
 void CgroupCollectorImpl::RefreshCgroups() {
   for (auto& cgp : cgroups_) {
     Cgroup& cg = *cgp;
-    if (cg.gone) continue;
+    if (cg.gone || cg.gone_at) continue;
     if (cg.reopen_rescans_left > 0) {
       --cg.reopen_rescans_left;
       OpenFiles(cg);
+      WatchEvents(cg);
       InternScalarSeries(cg);
     }
     pipeline_.SetEntityLabels(cg.entity, LabelsFor(cg.identity));
@@ -791,26 +1040,27 @@ absl::Status CgroupCollectorImpl::Collect(pipeline::Pipeline& pipeline, CollectS
   if (&pipeline != &pipeline_) {
     return absl::InvalidArgumentError("cgroup collector: Collect() on a different pipeline");
   }
-  if (!rescanned_ || std::chrono::steady_clock::now() - last_rescan_ >=
-                         absl::ToChronoNanoseconds(options_.rescan_interval)) {
+  const TimePoint now = Now();
+  // A directory created or removed below a watched one is seen here, at the
+  // next cycle, not at the next --rescan-interval: a new container's first
+  // sample is at most one interval after its cgroup appears. Changed() is
+  // one read(2) that returns EAGAIN when nothing happened.
+  const bool due = !rescanned_ || now - last_rescan_ >=
+                                      absl::ToChronoNanoseconds(options_.rescan_interval);
+  if (due) {
     Rescan();
+  } else if (watch_ && watch_->usable() && watch_->Changed()) {
+    ++stats.discovery_events;
+    Rescan(/*changed=*/true);
   }
-  bool any_gone = false;
-  for (auto& cg : cgroups_) {
-    ReadCgroup(*cg, stats);
-    if (cg->gone) {
-      Drop(*cg);
-      any_gone = true;
-    }
-  }
-  if (any_gone) {
-    std::erase_if(cgroups_, [](const std::unique_ptr<Cgroup>& cg) { return cg->gone; });
-  }
+  ApplyEvents(stats);
+  ReadAll(now, stats);
   stats.read_errors += open_errors_;
   open_errors_ = 0;
   stats.discovery_walks += walks_ - walks_reported_;
   walks_reported_ = walks_;
-  stats.containers = cgroups_.size();
+  stats.containers = static_cast<uint64_t>(std::count_if(
+      cgroups_.begin(), cgroups_.end(), [](const auto& cg) { return !cg->gone_at; }));
   return absl::OkStatus();
 }
 

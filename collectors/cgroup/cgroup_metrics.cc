@@ -17,6 +17,35 @@ using pipeline::MetricSpec;
 // PSI "some" (waiting) totals (DESIGN.md "Tiers"). Throttled seconds and PSI
 // "full" (stalled) totals are exported but keep no history: nothing reads
 // them from the rings, and each history series costs ~3.4 KB per container.
+// The v2 families with one slot per label value.
+const MetricSpec kMemEvents{
+    "container_memory_events_total",
+    "Memory events of the cgroup and its descendants (cgroup v2 memory.events): low, high, "
+    "max, oom, oom_kill, oom_group_kill.",
+    MetricKind::kCounter, false};
+const MetricSpec kSwapEvents{
+    "container_memory_swap_events_total",
+    "Swap events of the cgroup and its descendants (cgroup v2 memory.swap.events): high, max, "
+    "fail.",
+    MetricKind::kCounter, false};
+const MetricSpec kFailures{"container_memory_failures_total",
+                           "Cumulative count of memory allocation failures.",
+                           MetricKind::kCounter, false};
+const MetricSpec kRefaults{
+    "container_memory_workingset_refaults_total",
+    "Refaults of previously evicted pages of the cgroup (memory.stat workingset_refault_*).",
+    MetricKind::kCounter, false};
+const MetricSpec kActivations{
+    "container_memory_workingset_activations_total",
+    "Refaulted pages of the cgroup that were immediately activated (memory.stat "
+    "workingset_activate_*).",
+    MetricKind::kCounter, false};
+const MetricSpec kRestores{
+    "container_memory_workingset_restores_total",
+    "Restored pages of the cgroup that had been part of its working set before eviction "
+    "(memory.stat workingset_restore_*).",
+    MetricKind::kCounter, false};
+
 const std::vector<MetricSpec>& Specs() {
   static const std::vector<MetricSpec>* specs = new std::vector<MetricSpec>{
       {"container_cpu_usage_seconds_total", "Cumulative cpu time consumed in seconds.",
@@ -72,6 +101,32 @@ const std::vector<MetricSpec>& Specs() {
        "Total time duration no tasks in the container could make progress due to IO "
        "congestion.",
        MetricKind::kCounter, false},
+      // v2 only. Slots of one family repeat its spec (RegisterMetric is
+      // idempotent by name); ExtraLabelsOf() labels them.
+      kMemEvents, kMemEvents, kMemEvents, kMemEvents, kMemEvents, kMemEvents,
+      kSwapEvents, kSwapEvents, kSwapEvents,
+      {"container_memory_max_usage_bytes", "Maximum memory usage recorded in bytes",
+       MetricKind::kGauge, false},
+      kFailures, kFailures, kFailures, kFailures,
+      kRefaults, kRefaults, kActivations, kActivations, kRestores, kRestores,
+      {"container_memory_workingset_nodereclaims_total",
+       "Times a shadow node of the cgroup's evicted pages was reclaimed (memory.stat "
+       "workingset_nodereclaim).",
+       MetricKind::kCounter, false},
+      {"container_memory_reclaim_scanned_pages_total",
+       "Pages scanned by reclaim in the cgroup, kswapd and direct (memory.stat pgscan).",
+       MetricKind::kCounter, false},
+      {"container_memory_reclaim_reclaimed_pages_total",
+       "Pages reclaimed from the cgroup, kswapd and direct (memory.stat pgsteal).",
+       MetricKind::kCounter, false},
+      {"container_cpu_cfs_bursts_total",
+       "Number of periods in which the container used CPU beyond its quota from its burst "
+       "allowance (cpu.stat nr_bursts).",
+       MetricKind::kCounter, false},
+      {"container_cpu_cfs_burst_seconds_total",
+       "Total CPU time the container used beyond its quota from its burst allowance (cpu.stat "
+       "burst_usec).",
+       MetricKind::kCounter, false},
       {"container_spec_cpu_quota", "CPU quota of the container.", MetricKind::kGauge, false},
       {"container_spec_cpu_period", "CPU period of the container.", MetricKind::kGauge, false},
       {"container_spec_cpu_shares", "CPU share of the container.", MetricKind::kGauge, false},
@@ -98,8 +153,36 @@ const std::vector<MetricSpec>& Specs() {
 
 const pipeline::MetricSpec& MetricSpecOf(Metric m) { return Specs()[m]; }
 
+pipeline::Labels ExtraLabelsOf(Metric m) {
+  auto event = [](const char* e) { return pipeline::Labels{{"event", e}}; };
+  auto failure = [](const char* type, const char* scope) {
+    return pipeline::Labels{{"failure_type", type}, {"scope", scope}};
+  };
+  auto type = [](const char* t) { return pipeline::Labels{{"type", t}}; };
+  switch (m) {
+    case kCpuUsage: return {{"cpu", "total"}};
+    case kMemEventsLow: return event("low");
+    case kMemEventsHigh: return event("high");
+    case kMemEventsMax: return event("max");
+    case kMemEventsOom: return event("oom");
+    case kMemEventsOomKill: return event("oom_kill");
+    case kMemEventsOomGroupKill: return event("oom_group_kill");
+    case kSwapEventsHigh: return event("high");
+    case kSwapEventsMax: return event("max");
+    case kSwapEventsFail: return event("fail");
+    // v2 memory.stat is hierarchical only; cAdvisor exports it in both scopes.
+    case kPgfaultContainer: return failure("pgfault", "container");
+    case kPgfaultHierarchy: return failure("pgfault", "hierarchy");
+    case kPgmajfaultContainer: return failure("pgmajfault", "container");
+    case kPgmajfaultHierarchy: return failure("pgmajfault", "hierarchy");
+    case kRefaultsAnon: case kActivationsAnon: case kRestoresAnon: return type("anon");
+    case kRefaultsFile: case kActivationsFile: case kRestoresFile: return type("file");
+    default: return {};
+  }
+}
+
 absl::StatusOr<MetricIds> RegisterCgroupMetrics(pipeline::Pipeline& pipeline) {
-  static_assert(kNumMetrics == 32, "update Specs() with the Metric enum");
+  static_assert(kNumMetrics == 57, "update Specs() with the Metric enum");
   MetricIds ids{};
   for (int m = 0; m < kNumMetrics; ++m) {
     absl::StatusOr<pipeline::MetricId> id = pipeline.RegisterMetric(Specs()[m]);

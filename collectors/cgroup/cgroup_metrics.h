@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 
 #include "absl/status/statusor.h"
 #include "nodepulse/pipeline/pipeline.h"
@@ -37,6 +38,33 @@ enum Metric : uint8_t {
   kPsiMemStalled,
   kPsiIoWaiting,
   kPsiIoStalled,
+  // cgroup v2 only (the files do not exist on v1: no series there). A family
+  // with labels has one slot per label value; ExtraLabelsOf() gives them.
+  kMemEventsLow,  // container_memory_events_total{event}: memory.events
+  kMemEventsHigh,
+  kMemEventsMax,
+  kMemEventsOom,
+  kMemEventsOomKill,
+  kMemEventsOomGroupKill,
+  kSwapEventsHigh,  // container_memory_swap_events_total{event}: memory.swap.events
+  kSwapEventsMax,
+  kSwapEventsFail,
+  kMemMaxUsage,  // memory.peak
+  kPgfaultContainer,  // container_memory_failures_total{failure_type,scope}
+  kPgfaultHierarchy,
+  kPgmajfaultContainer,
+  kPgmajfaultHierarchy,
+  kRefaultsAnon,  // container_memory_workingset_refaults_total{type}
+  kRefaultsFile,
+  kActivationsAnon,  // container_memory_workingset_activations_total{type}
+  kActivationsFile,
+  kRestoresAnon,  // container_memory_workingset_restores_total{type}
+  kRestoresFile,
+  kNodereclaims,
+  kPagesScanned,    // pgscan
+  kPagesReclaimed,  // pgsteal
+  kCpuBursts,       // cpu.stat nr_bursts
+  kCpuBurstSeconds,  // cpu.stat burst_usec
   // spec: read at rescan, re-emitted every cycle from the cached value
   kSpecCpuQuota,
   kSpecCpuPeriod,
@@ -55,6 +83,18 @@ enum Metric : uint8_t {
 inline constexpr int kFirstSpecMetric = kSpecCpuQuota;
 
 const pipeline::MetricSpec& MetricSpecOf(Metric m);
+// The labels that tell apart the slots of one family (event="oom_kill"),
+// beyond the entity's; empty for most metrics.
+pipeline::Labels ExtraLabelsOf(Metric m);
+
+// A bit per Metric, for sets of metrics (what a file feeds).
+static_assert(kNumMetrics <= 64, "MetricMask is 64 bits");
+using MetricMask = uint64_t;
+constexpr MetricMask MaskOf(std::initializer_list<Metric> ms) {
+  MetricMask mask = 0;
+  for (Metric m : ms) mask |= MetricMask{1} << m;
+  return mask;
+}
 
 using MetricIds = std::array<pipeline::MetricId, kNumMetrics>;
 // Registers every family; fails with the metric name on a pipeline error.

@@ -26,6 +26,9 @@ TEST_F(ConfigTest, DefaultsMatchTheDocs) {
   EXPECT_EQ(c->proc_root, "/proc");
   EXPECT_EQ(c->log_level, LogLevel::kInfo);
   EXPECT_EQ(c->kubelet_ready_grace, absl::Seconds(15));
+  EXPECT_EQ(c->slow_interval, absl::Seconds(10));
+  c = Parse({"--interval=10s"});  // --slow-interval may equal --interval
+  ASSERT_TRUE(c.ok()) << c.status();
   c = Parse({"--kubelet-ready-grace=0s"});  // 0: never wait for the kubelet
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->kubelet_ready_grace, absl::ZeroDuration());
@@ -72,6 +75,8 @@ TEST_F(ConfigTest, RejectsBadValuesNamingTheFlag) {
       {"--log-level=chatty", "--log-level"},
       {"--cgroup-max-depth=99", "--cgroup-max-depth"},
       {"--rescan-interval=1ms", "--rescan-interval"},
+      {"--slow-interval=500ms", "--slow-interval"},  // below --interval
+      {"--slow-interval=2h", "--slow-interval"},
       {"--http-threads=0", "--http-threads"},
       {"--max-request-bytes=10", "--max-request-bytes"},
       {"--bogus", "--bogus"},

@@ -530,6 +530,63 @@ TEST_F(CgroupV2, OomKillIsCountedForTheContainerAndItsPod) {
   EXPECT_FALSE(agent.child().Exited());
 }
 
+// --- OOM kill, then the cgroup removed at once: the kill is still exported --
+
+// The runtime removes a killed container's cgroup milliseconds after its last
+// process dies, long before the next 1 s cycle. The agent reads memory.events
+// when the kernel reports the change (inotify) and keeps a gone cgroup's event
+// counters exported for a grace period, so the kill is scraped anyway.
+TEST_F(CgroupV2, OomKilledContainerKeepsItsCountersAfterItsCgroupIsRemoved) {
+  const std::string pod = "/kubepods/burstable/pod5a1c7e2d-3b4f-4c6d-8e9f-0a1b2c3d4e05";
+  const std::string ctr = pod + "/" + HexId('f');
+  ASSERT_TRUE(tree_->Make(ctr));
+  ASSERT_TRUE(tree_->Write(ctr, "memory.max", std::to_string(32 << 20)));
+  if (Exists(tree_->Path(ctr) + "/memory.swap.max")) {
+    ASSERT_TRUE(tree_->Write(ctr, "memory.swap.max", "0"));
+  }
+  // The default 1 s interval and a slow interval far beyond the test: only
+  // the event read can export the kill.
+  AgentHarness agent(Flags({"--interval=1s", "--slow-interval=1h", "--rescan-interval=1h"}));
+  ASSERT_TRUE(agent.ok()) << agent.child().Output();
+  std::string m;
+  ASSERT_TRUE(WaitFor([&] {
+    m = agent.Metrics();
+    return SampleValue(m, "container_oom_events_total", {Id(ctr)}).has_value();
+  }, 20000, 100)) << m.substr(0, 3000);
+  EXPECT_EQ(SampleValue(m, "container_oom_events_total", {Id(ctr)}).value_or(-1), 0);
+
+  pid_t hog = tree_->Spawn(ctr, Work::kAlloc, 96);
+  ASSERT_GT(hog, 0);
+  int st = tree_->WaitExit(hog, 60000);
+  ASSERT_NE(st, -1) << "the allocating process was not killed within 60 s";
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << "wait status " << st;
+  const double t_removed = MonoSeconds();
+  ASSERT_TRUE(tree_->Remove(ctr));
+  ASSERT_FALSE(Exists(tree_->Path(ctr)));
+
+  // Until the agent has noticed the removal (its series other than the
+  // event counters are gone), then: the kill is there.
+  bool retired = WaitFor([&] {
+    m = agent.Metrics();
+    return !SampleValue(m, "container_memory_working_set_bytes", {Id(ctr)}).has_value();
+  }, 10000, 100);
+  EXPECT_TRUE(retired) << "the removed cgroup's series were not dropped\n" << m.substr(0, 3000);
+  EXPECT_GE(SampleValue(m, "container_oom_events_total", {Id(ctr)}).value_or(0), 1)
+      << m.substr(0, 3000);
+  EXPECT_GE(SampleValue(m, "container_memory_events_total", {Id(ctr), "event=\"oom_kill\""})
+                .value_or(0), 1);
+  EXPECT_GE(SampleValue(m, "nodepulse_event_reads_total", {"collector=\"cgroup\""}).value_or(0), 1);
+  // Still there a scrape interval (15 s) later.
+  while (MonoSeconds() - t_removed < 16) ::usleep(200 * 1000);
+  m = agent.Metrics();
+  EXPECT_GE(SampleValue(m, "container_oom_events_total", {Id(ctr)}).value_or(0), 1)
+      << "the kill was dropped within a scrape interval of the removal";
+  std::cout << "oom_kill of the removed cgroup exported "
+            << MonoSeconds() - t_removed << " s after its removal\n";
+  EXPECT_EQ(SampleValue(m, "nodepulse_read_errors_total", {"collector=\"cgroup\""}).value_or(-1), 0);
+  EXPECT_FALSE(agent.child().Exited());
+}
+
 // --- io.stat per block device ---------------------------------------------
 
 TEST_F(CgroupV2, IoStatPerDeviceForDirectIo) {

@@ -11,11 +11,14 @@
 // unless a labeler supplies them (the kubelet join).
 //
 // Ownership: the collector owns one open file descriptor per (cgroup, file)
-// it samples; they are opened at discovery, re-read with pread(2) each cycle
-// and closed when the cgroup goes away or the collector is destroyed. With
-// 1000 containers that is ~15k descriptors, so the agent raises RLIMIT_NOFILE
-// at start-up. A cgroup that vanishes (ENODEV/ENOENT on read) is dropped with
-// its series in the same cycle; that is normal churn, not an error.
+// it samples; they are opened at discovery, re-read with pread(2) at the
+// file's cadence (every cycle, or every slow_interval for files that feed
+// only /metrics: collectors/cgroup/cgroup_files.h) and closed when the cgroup
+// goes away or the collector is destroyed. With 1000 containers that is ~15k
+// descriptors, so the agent raises RLIMIT_NOFILE at start-up. A cgroup that
+// vanishes (ENODEV/ENOENT on read) loses its series in the same cycle, except
+// its event counters, kept for gone_grace; that is normal churn, not an
+// error. On cgroup v2 a thread waits on inotify for memory.events changes.
 //
 // The pipeline passed to NewCgroupCollector must outlive the collector, whose
 // destructor removes its entities from it.
@@ -25,6 +28,7 @@
 #ifndef NODEPULSE_COLLECTORS_CGROUP_H_
 #define NODEPULSE_COLLECTORS_CGROUP_H_
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -50,10 +54,23 @@ struct CgroupOptions {
   std::string proc_root = "/proc";             // for self/mountinfo, diskstats
   // Without kubepods: walk every cgroup to this depth below each root.
   int max_depth = 3;
-  // New cgroups are found by a rescan at this period; removed ones are noticed
-  // at the next read (ENODEV) or the next rescan, whichever comes first. Spec
-  // values (quota, period, shares, limits) are refreshed at the same period.
+  // Rescans refresh labels and spec values (quota, period, shares, limits)
+  // at this period. New and removed cgroups are found at the next cycle
+  // after inotify reports their directory (and by a walk once a minute, and
+  // at every rescan where inotify is unavailable); removed ones also at
+  // their next read (ENODEV).
   absl::Duration rescan_interval = absl::Seconds(5);
+  // The collection period (--interval) and the longest a value of a slow
+  // file (one feeding only /metrics; cgroup_files.h) may be at a scrape
+  // (--slow-interval): slow files are read every slow_interval - interval.
+  absl::Duration interval = absl::Seconds(1);
+  absl::Duration slow_interval = absl::Seconds(10);
+  // A cgroup that disappears keeps its OOM and limit event counters
+  // (memory.events, memory.swap.events, v1 memory.oom_control) exported for
+  // this long, so a scrape sees the kill that ended it; 0 drops them at once.
+  absl::Duration gone_grace = absl::Minutes(2);
+  // CLOCK_MONOTONIC source; tests step it to count cycles, not seconds.
+  std::function<std::chrono::steady_clock::time_point()> clock;
   // Entity labels for a cgroup, called at discovery and at every rescan (a
   // label change is applied with Pipeline::SetEntityLabels, which keeps the
   // series ids). Must return cAdvisor's full label set (container, id, image,

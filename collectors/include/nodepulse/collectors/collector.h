@@ -25,6 +25,12 @@ struct CollectStats {
   uint64_t parse_errors = 0;  // malformed kernel file contents
   uint64_t containers = 0;    // entities currently tracked (gauge)
   uint64_t discovery_walks = 0;  // walks of the cgroup hierarchies (counter)
+  // Part of files_read that was read at the --slow-interval cadence.
+  uint64_t slow_files_read = 0;
+  // Rescans run at a cycle because inotify saw a cgroup directory come or go.
+  uint64_t discovery_events = 0;
+  // Notify files (memory.events) read the moment the kernel changed them.
+  uint64_t event_reads = 0;
 };
 
 class Collector {
