@@ -234,7 +234,7 @@ class CgroupCollectorImpl final : public CgroupCollector {
   void Rescan(bool changed = false);
 
  private:
-  void RefreshCgroups();
+  void RefreshCgroups(TimePoint now, bool all);
   std::string DirOf(const std::string& base, const std::string& id) const {
     return id == "/" ? base : base + id;
   }
@@ -938,20 +938,26 @@ void CgroupCollectorImpl::Drop(Cgroup& cg) {
 }
 
 void CgroupCollectorImpl::Rescan(bool changed) {
-  last_rescan_ = Now();
-  rescanned_ = true;
+  // A rescan for a directory change only adds and drops cgroups: the
+  // periodic one (labels, limits) keeps its schedule, or continuous churn
+  // would postpone it for ever.
+  const TimePoint now = Now();
+  if (!changed) {
+    last_rescan_ = now;
+    rescanned_ = true;
+  }
   // Walk only when a watched directory changed (DirWatch), the watch is not
   // usable, or kFullWalkEvery passed (a safety net for a hierarchy changed
   // in a way inotify did not report). Otherwise the set of cgroups is the
   // one we have: removals were already seen by the reads (ENODEV).
   const bool walk = changed || !watch_ || !watch_->usable() || walks_ == 0 ||
-                    watch_->Changed() || last_rescan_ - last_walk_ >= kFullWalkEvery;
+                    watch_->Changed() || now - last_walk_ >= kFullWalkEvery;
   if (!walk) {
-    RefreshCgroups();
+    RefreshCgroups(now, /*all=*/true);
     return;
   }
   ++walks_;
-  last_walk_ = last_rescan_;
+  last_walk_ = now;
   ci::Discovery found = ci::DiscoverCgroups(layout_, options_.max_depth, watch_ ? &*watch_ : nullptr);
   if (watch_ && !watch_->usable() && !watch_warned_) {
     watch_warned_ = true;
@@ -986,7 +992,7 @@ void CgroupCollectorImpl::Rescan(bool changed) {
     WatchEvents(*cg);
     InternScalarSeries(*cg);
     ReadSpec(*cg);
-    cg->found_at = cg->spec_read_at = last_rescan_;
+    cg->found_at = cg->spec_read_at = now;
     added.push_back(std::move(cg));
   }
   for (size_t i = 0; i < cgroups_.size(); ++i) {
@@ -995,12 +1001,12 @@ void CgroupCollectorImpl::Rescan(bool changed) {
       cgroups_[i]->gone = true;
     }
   }
-  RefreshCgroups();
+  RefreshCgroups(now, /*all=*/!changed);
   absl::flat_hash_set<std::string_view> added_ids;
   for (const auto& cg : added) added_ids.insert(cg->identity.id);
   for (auto& cg : cgroups_) {
     if (cg->gone) {
-      cg->gone = Retire(*cg, last_rescan_);
+      cg->gone = Retire(*cg, now);
     } else if (cg->gone_at && added_ids.contains(cg->identity.id)) {
       Drop(*cg);  // one entity per path: the new cgroup's
       cg->gone = true;
@@ -1011,8 +1017,12 @@ void CgroupCollectorImpl::Rescan(bool changed) {
 }
 
 // At every rescan, walk or not: late controller files, labels (the kubelet
-// join may have learnt the pod since) and spec files.
-void CgroupCollectorImpl::RefreshCgroups() {
+// join may have learnt the pod since) and spec files. After a directory
+// change (`all` false) only what concerns new cgroups: late controller
+// files (runc creates one hierarchy's directory after the other) and the
+// spec of young cgroups; relabelling every cgroup at every cycle of churn
+// would cost a labeler call per container per second.
+void CgroupCollectorImpl::RefreshCgroups(TimePoint now, bool all) {
   for (auto& cgp : cgroups_) {
     Cgroup& cg = *cgp;
     if (cg.gone || cg.gone_at) continue;
@@ -1022,16 +1032,18 @@ void CgroupCollectorImpl::RefreshCgroups() {
       WatchEvents(cg);
       InternScalarSeries(cg);
     }
-    pipeline_.SetEntityLabels(cg.entity, LabelsFor(cg.identity));
+    const bool young = now - cg.found_at < kSpecFreshFor;
+    if (!all && !young) continue;
+    if (all) pipeline_.SetEntityLabels(cg.entity, LabelsFor(cg.identity));
     // Spec files (limits, shares) are open+read+close each: at 1,000
     // containers re-reading all of them at every rescan was ~7% of the
     // agent's CPU (perf, bench/e2e). Limits are set right after a container
     // starts and rarely change later (an in-place resize), so a cgroup's
     // spec is re-read at every rescan in its first kSpecFreshFor, then once
     // per kSpecRefresh.
-    if (last_rescan_ - cg.found_at < kSpecFreshFor || last_rescan_ - cg.spec_read_at >= kSpecRefresh) {
+    if (young || now - cg.spec_read_at >= kSpecRefresh) {
       ReadSpec(cg);
-      cg.spec_read_at = last_rescan_;
+      cg.spec_read_at = now;
     }
   }
 }

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "cgroup_watch.h"
 
 namespace nodepulse::collectors::cgroup_internal {
 
@@ -65,7 +66,6 @@ uint64_t EventsWatch::captures() const {
 }
 
 void EventsWatch::Run() {
-  alignas(struct inotify_event) char buf[16 * 1024];
   std::vector<int> changed;
   for (;;) {
     pollfd fds[2] = {{inotify_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
@@ -75,20 +75,13 @@ void EventsWatch::Run() {
     }
     if (fds[1].revents != 0) return;
     changed.clear();
-    for (;;) {
-      const ssize_t n = ::read(inotify_.get(), buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // EAGAIN: drained
-      for (ssize_t off = 0; off < n;) {
-        const auto* e = reinterpret_cast<const struct inotify_event*>(buf + off);
-        if ((e->mask & IN_MODIFY) != 0) changed.push_back(e->wd);
-        if ((e->mask & IN_IGNORED) != 0) {
-          absl::MutexLock lock(&mu_);
-          watched_.erase(e->wd);  // the file is gone
-        }
-        off += static_cast<ssize_t>(sizeof(struct inotify_event) + e->len);
+    DrainInotify(inotify_.get(), [&](const struct inotify_event& e) {
+      if ((e.mask & IN_MODIFY) != 0) changed.push_back(e.wd);
+      if ((e.mask & IN_IGNORED) != 0) {
+        absl::MutexLock lock(&mu_);
+        watched_.erase(e.wd);  // the file is gone
       }
-    }
+    });
     // A burst of memory.high events modifies the file many times: read once.
     std::sort(changed.begin(), changed.end());
     changed.erase(std::unique(changed.begin(), changed.end()), changed.end());

@@ -32,25 +32,31 @@ bool DirWatch::Add(const std::string& dir) {
   return false;
 }
 
-bool DirWatch::Changed() {
-  bool changed = false;
+void DrainInotify(int fd, absl::FunctionRef<void(const struct inotify_event&)> fn) {
   alignas(struct inotify_event) char buf[16 * 1024];
   for (;;) {
-    const ssize_t n = ::read(fd_.get(), buf, sizeof(buf));
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // EAGAIN: drained
     for (ssize_t off = 0; off < n;) {
       const auto* e = reinterpret_cast<const struct inotify_event*>(buf + off);
-      // Only directories are cgroups; control files are created by the
-      // kernel without events, but a plain filesystem (tests, fixtures)
-      // raises them for files too. IN_IGNORED (a watched directory went
-      // away) and IN_Q_OVERFLOW (events were lost) both call for a walk.
-      if ((e->mask & IN_ISDIR) != 0 || (e->mask & (IN_IGNORED | IN_Q_OVERFLOW)) != 0) {
-        changed = true;
-      }
+      fn(*e);
       off += static_cast<ssize_t>(sizeof(struct inotify_event) + e->len);
     }
   }
+}
+
+bool DirWatch::Changed() {
+  bool changed = false;
+  DrainInotify(fd_.get(), [&](const struct inotify_event& e) {
+    // Only directories are cgroups; control files are created by the
+    // kernel without events, but a plain filesystem (tests, fixtures)
+    // raises them for files too. IN_IGNORED (a watched directory went
+    // away) and IN_Q_OVERFLOW (events were lost) both call for a walk.
+    if ((e.mask & IN_ISDIR) != 0 || (e.mask & (IN_IGNORED | IN_Q_OVERFLOW)) != 0) {
+      changed = true;
+    }
+  });
   return changed;
 }
 

@@ -14,10 +14,17 @@
 
 #include <string>
 
+#include <sys/inotify.h>
+
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "cgroup_file.h"
 
 namespace nodepulse::collectors::cgroup_internal {
+
+// Reads every queued event of the non-blocking inotify `fd` and calls `fn`
+// on each, until the queue is empty.
+void DrainInotify(int fd, absl::FunctionRef<void(const struct inotify_event&)> fn);
 
 class DirWatch {
  public:

@@ -138,14 +138,8 @@ TEST(V1Fixture, NoV2OnlySeriesAndNoErrors) {
 class V2Copy : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/nodepulse-cadence-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    fs::copy(testing::FixtureRoot("v2-systemd-kubepods-debian-6.1-vm"), root_,
-             fs::copy_options::recursive);
-    for (auto& e : fs::recursive_directory_iterator(root_)) {
-      fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
-    }
+    root_ = testing::CopyFixtureTree("v2-systemd-kubepods-debian-6.1-vm");
+    ASSERT_FALSE(root_.empty());
     options_ = testing::FixtureOptions(root_);
     options_.interval = absl::Seconds(1);
     options_.slow_interval = absl::Seconds(10);

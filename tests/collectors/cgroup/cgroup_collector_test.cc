@@ -38,15 +38,8 @@ int CountOpenFds() {
 class CopiedTree : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/nodepulse-cgroup-test-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    root_ = tmpl;
-    fs::copy(testing::FixtureRoot("v1-cgroupfs-debian12"), root_,
-             fs::copy_options::recursive);
-    // Fixture files are read-only; the copy must be writable.
-    for (auto& e : fs::recursive_directory_iterator(root_)) {
-      fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
-    }
+    root_ = testing::CopyFixtureTree("v1-cgroupfs-debian12");
+    ASSERT_FALSE(root_.empty());
     options_ = testing::FixtureOptions(root_);
     options_.rescan_interval = absl::ZeroDuration();  // rescan every cycle
   }

@@ -3,7 +3,10 @@
 #ifndef NODEPULSE_TESTS_COLLECTORS_CGROUP_CGROUP_TEST_UTIL_H_
 #define NODEPULSE_TESTS_COLLECTORS_CGROUP_CGROUP_TEST_UTIL_H_
 
+#include <stdlib.h>
+
 #include <cmath>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -16,6 +19,20 @@ namespace nodepulse::collectors::testing {
 
 inline std::string FixtureRoot(std::string_view tree) {
   return std::string(NODEPULSE_FIXTURES) + "/cgroup/" + std::string(tree);
+}
+
+// A private, writable copy of a fixture tree under /tmp (fixture files are
+// read-only), for tests that change it; "" when /tmp refuses. The caller
+// removes it.
+inline std::string CopyFixtureTree(std::string_view tree) {
+  namespace fs = std::filesystem;
+  char tmpl[] = "/tmp/nodepulse-cgroup-test-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return "";
+  fs::copy(FixtureRoot(tree), tmpl, fs::copy_options::recursive);
+  for (auto& e : fs::recursive_directory_iterator(tmpl)) {
+    fs::permissions(e.path(), fs::perms::owner_write, fs::perm_options::add);
+  }
+  return tmpl;
 }
 
 inline CgroupOptions FixtureOptions(const std::string& root) {
