@@ -1053,6 +1053,9 @@ absl::Status CgroupCollectorImpl::Collect(pipeline::Pipeline& pipeline, CollectS
     return absl::InvalidArgumentError("cgroup collector: Collect() on a different pipeline");
   }
   const TimePoint now = Now();
+  // Captured notify files first: a cgroup removed since is retired below
+  // with the values they hold (an OOM kill), not with older ones.
+  ApplyEvents(stats);
   // A directory created or removed below a watched one is seen here, at the
   // next cycle, not at the next --rescan-interval: a new container's first
   // sample is at most one interval after its cgroup appears. Changed() is
@@ -1065,7 +1068,6 @@ absl::Status CgroupCollectorImpl::Collect(pipeline::Pipeline& pipeline, CollectS
     ++stats.discovery_events;
     Rescan(/*changed=*/true);
   }
-  ApplyEvents(stats);
   ReadAll(now, stats);
   stats.read_errors += open_errors_;
   open_errors_ = 0;
