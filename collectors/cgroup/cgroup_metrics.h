@@ -1,6 +1,8 @@
 // The metric families the cgroup collector exports: cAdvisor's names, HELP
 // texts and types (checked against the kubelet's /metrics/cadvisor output of
-// Kubernetes 1.18 and 1.35 in shared/fixtures/kubelet).
+// Kubernetes 1.18 and 1.35 in shared/fixtures/kubelet). The cgroup v2 event,
+// refault, reclaim and burst families cAdvisor lacks follow its style
+// (container_<area>_<what>_total) and are listed in the README.
 #ifndef NODEPULSE_COLLECTORS_CGROUP_CGROUP_METRICS_H_
 #define NODEPULSE_COLLECTORS_CGROUP_CGROUP_METRICS_H_
 
