@@ -2,10 +2,21 @@
 """Helpers of bench/e2e/run.sh (issue #9), one subcommand each.
 
   layout N DIR        the kubepods tree for N containers: DIR/{dirs.txt,
-                      plan.txt, limits.txt, pods.json, summary.json}
+                      plan.txt, limits.txt, pods.json, summary.json}; with
+                      NODEPULSE_E2E_LAYOUT=flat instead N cgroups side by side
+                      (no kubepods, no pods), 5% of them with a process: the
+                      agent's generic (non-Kubernetes) mode
   kubelet PORT DIR    a plain-HTTP fake kubelet on 127.0.0.1 serving
                       DIR/pods.json at /pods and DIR/summary.json at
-                      /stats/summary (the agent's kubelet client polls it)
+                      /stats/summary (the agent's kubelet client polls it);
+                      a file replaced meanwhile (churn) is served anew
+  churn LAYOUT HIERARCHIES LOAD PER_MIN OUT
+                      replaces PER_MIN app containers a minute until SIGTERM
+                      (see cmd_churn); appends one JSON line per event to OUT
+  soak-sample PID PROM SECONDS OUT   every 10 s: CPU, RSS, fds and series
+                      of the agent PID (series from Prometheus at PROM) as
+                      CSV rows in OUT
+  soak-report CSV PNG a summary (JSON on stdout) and a gnuplot PNG of a soak
   poll URL OUT        GETs URL once a second until SIGTERM, then writes
                       {"polls","failures","mean_ms","max_ms","bytes"} to OUT
   sample PID SECONDS  CPU and RSS of PID and all its descendants over the
@@ -29,6 +40,7 @@ import os
 import random
 import signal
 import socket
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -64,8 +76,43 @@ def uid(rng):
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
 
+def write_layout(out, dirs, plan, limits, pods, summary):
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "dirs.txt"), "w") as f:
+        f.write("\n".join(dirs) + "\n")
+    with open(os.path.join(out, "plan.txt"), "w") as f:
+        f.write("\n".join(plan) + "\n")
+    with open(os.path.join(out, "limits.txt"), "w") as f:
+        f.write("\n".join(limits) + ("\n" if limits else ""))
+    with open(os.path.join(out, "pods.json"), "w") as f:
+        json.dump({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods}, f)
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump({"node": {"nodeName": "e2e-node", "startTime": "2026-01-01T00:00:00Z"}, "pods": summary}, f)
+
+
+# Generic mode (no kubelet, no kubepods): N cgroups side by side below the
+# test parent, as a host's system services are; 5% of them run a process
+# (alternately busy and holding memory), the rest are empty, as most
+# cgroups of a host are. The issue #17 measurement: 500 cgroups, 25 busy.
+FLAT_ACTIVE_EVERY = 20
+
+
+def layout_flat(n, out):
+    busy_cores = float(os.environ.get("NODEPULSE_E2E_BUSY_CORES", "0.3"))
+    dirs = [f"/svc-{i:04d}" for i in range(n)]
+    active = dirs[::FLAT_ACTIVE_EVERY]
+    n_busy = (len(active) + 1) // 2
+    duty = min(5.0, 100.0 * busy_cores / max(1, n_busy))
+    plan = [f"{d} busy {duty:.3f}" if i % 2 == 0 else f"{d} mem {MEM_MIB}" for i, d in enumerate(active)]
+    write_layout(out, dirs, plan, [], [], [])
+    print(json.dumps({"cgroups": n, "with_process": len(plan), "busy": n_busy,
+                      "mem": len(plan) - n_busy, "busy_duty_pct": round(duty, 3), "mem_mib": MEM_MIB}))
+
+
 def cmd_layout(n, out):
     n = int(n)
+    if os.environ.get("NODEPULSE_E2E_LAYOUT", "kubepods") == "flat":
+        return layout_flat(n, out)
     rng = random.Random(n)
     busy_cores = float(os.environ.get("NODEPULSE_E2E_BUSY_CORES", "0.3"))
     pods_n = (n + CONTAINERS_PER_POD - 1) // CONTAINERS_PER_POD
@@ -129,17 +176,7 @@ def cmd_layout(n, out):
                         "interfaces": [{"name": "eth0", "rxBytes": rx, "rxErrors": 0,
                                         "txBytes": rx // 3, "txErrors": 0}]},
             "volume": [], "ephemeral-storage": {"time": "2026-01-01T00:00:00Z", "usedBytes": 4096}})
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "dirs.txt"), "w") as f:
-        f.write("\n".join(dirs) + "\n")
-    with open(os.path.join(out, "plan.txt"), "w") as f:
-        f.write("\n".join(plan) + "\n")
-    with open(os.path.join(out, "limits.txt"), "w") as f:
-        f.write("\n".join(limits) + "\n")
-    with open(os.path.join(out, "pods.json"), "w") as f:
-        json.dump({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": pods}, f)
-    with open(os.path.join(out, "summary.json"), "w") as f:
-        json.dump({"node": {"nodeName": "e2e-node", "startTime": "2026-01-01T00:00:00Z"}, "pods": summary}, f)
+    write_layout(out, dirs, plan, limits, pods, summary)
     kinds = [line.split()[1] for line in plan]
     print(json.dumps({"containers": len(plan), "pods": pods_n, "cgroups": len(dirs),
                       "busy": kinds.count("busy"), "mem": kinds.count("mem"), "idle": kinds.count("idle"),
@@ -149,16 +186,25 @@ def cmd_layout(n, out):
 # --- fake kubelet -------------------------------------------------------------
 
 def cmd_kubelet(port, directory):
-    bodies = {}
-    for path, file in (("/pods", "pods.json"), ("/stats/summary", "summary.json")):
-        with open(os.path.join(directory, file), "rb") as f:
-            bodies[path] = f.read()
+    files = {"/pods": "pods.json", "/stats/summary": "summary.json"}
+    cache = {}  # path -> (mtime_ns, body); churn replaces files by rename
+
+    def body_of(path):
+        file = files.get(path)
+        if file is None:
+            return None
+        full = os.path.join(directory, file)
+        mtime = os.stat(full).st_mtime_ns
+        if path not in cache or cache[path][0] != mtime:
+            with open(full, "rb") as f:
+                cache[path] = (mtime, f.read())
+        return cache[path][1]
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_GET(self):
-            body = bodies.get(self.path.split("?")[0])
+            body = body_of(self.path.split("?")[0])
             self.send_response(200 if body is not None else 404)
             body = body if body is not None else b"not found\n"
             self.send_header("Content-Type", "application/json")
@@ -171,6 +217,201 @@ def cmd_kubelet(port, directory):
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
+
+
+# --- churn ----------------------------------------------------------------------
+
+def read_file(path):
+    with open(path) as f:
+        return f.read()
+
+
+def rmdir_retry(path, seconds=10.0):
+    """A killed task can take a moment to leave its cgroup."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            os.rmdir(path)
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+
+def cmd_churn(layout, hierarchies, load, per_min, out):
+    """Replaces PER_MIN app containers a minute, as rolling restarts and
+    rescheduling do on a node: the replacement gets a new 64-hex id in the
+    same pod (same kind of process, same limits), the fake kubelet's /pods
+    names the new id, then the old container's processes are killed and its
+    cgroup removed in every hierarchy. Pause containers are left alone (a
+    pod's sandbox outlives its restarts). Only processes in our own test
+    parents are killed: the load's children or spawners this started."""
+    hier = hierarchies.split(",")
+    assert all("/nodepulse-e2e-" in h for h in hier), "test parents only"
+    period = 60.0 / float(per_min)
+    pods_path = os.path.join(layout, "pods.json")
+    plan = {}
+    for line in read_file(os.path.join(layout, "plan.txt")).splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2:
+            plan[parts[0]] = parts[1]
+    pods = json.loads(read_file(pods_path))
+    app_ids = {st["containerID"].split("://", 1)[1]
+               for p in pods["items"] for st in p["status"]["containerStatuses"]}
+    apps = [cg.rsplit("/", 1) for cg in plan if cg.rsplit("/", 1)[1] in app_ids]  # kept current
+    rng = random.Random(int(per_min * 1000) + len(apps))
+    spawners = {}  # cid -> Popen of the e2e_load that runs its process
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    tmp = os.path.join(layout, "churn")
+    os.makedirs(tmp, exist_ok=True)
+    events = 0
+    next_t = time.monotonic() + period
+    with open(out, "a") as log:
+        while not stop:
+            time.sleep(max(0.0, min(0.5, next_t - time.monotonic())))
+            if time.monotonic() < next_t:
+                continue
+            next_t += period
+            t0 = time.monotonic()
+            app = rng.choice(apps)
+            pod_dir, old = app
+            new = hexid(rng, 64)
+            work = plan.pop(f"{pod_dir}/{old}")
+            plan[f"{pod_dir}/{new}"] = work
+            # 1. the new container's cgroup, with the old one's limits.
+            for h in hier:
+                os.mkdir(f"{h}{pod_dir}/{new}")
+                for lim in ("memory.limit_in_bytes", "cpu.cfs_quota_us", "memory.max", "cpu.max"):
+                    src = f"{h}{pod_dir}/{old}/{lim}"
+                    if os.path.exists(src):
+                        with open(f"{h}{pod_dir}/{new}/{lim}", "w") as f:
+                            f.write(read_file(src))
+            # 2. its process, then 3. the kubelet's view.
+            plan_file = os.path.join(tmp, new + ".plan")
+            with open(plan_file, "w") as f:
+                f.write(f"{pod_dir}/{new} {work}\n")
+            sp = subprocess.Popen([load, f"--hierarchies={hierarchies}", f"--plan={plan_file}",
+                                   "--lifetime=7200"], stdout=subprocess.PIPE, text=True)
+            ready = sp.stdout.readline().startswith("ready")
+            spawners[new] = sp
+            text = read_file(pods_path).replace(f"containerd://{old}", f"containerd://{new}")
+            with open(pods_path + ".tmp", "w") as f:
+                f.write(text)
+            os.rename(pods_path + ".tmp", pods_path)
+            # 4. the old container goes: its processes, then its cgroups.
+            old_sp = spawners.pop(old, None)
+            if old_sp is not None:
+                old_sp.terminate()
+                old_sp.wait()
+            for h in hier:
+                try:
+                    for pid in read_file(f"{h}{pod_dir}/{old}/cgroup.procs").split():
+                        os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+            removed = all(rmdir_retry(f"{h}{pod_dir}/{old}") for h in hier)
+            app[1] = new
+            events += 1
+            log.write(json.dumps({"t": round(time.time(), 3), "old": old, "new": new, "ready": ready,
+                                  "removed": removed, "ms": round(1e3 * (time.monotonic() - t0), 1)}) + "\n")
+            log.flush()
+    for sp in spawners.values():
+        sp.terminate()
+    for sp in spawners.values():
+        sp.wait()
+    print(f"churn: {events} containers replaced")
+
+
+# --- soak -----------------------------------------------------------------------
+
+SOAK_COLUMNS = ["t_s", "cpu_s", "rss_mib", "fds", "series", "threads"]
+
+
+def cmd_soak_sample(pid, prom, seconds, out):
+    """Every 10 s one CSV row of the agent's process tree: cumulative CPU
+    seconds, RSS, open descriptors and its nodepulse_series self-metric as
+    Prometheus last scraped it."""
+    pid, seconds = int(pid), float(seconds)
+    start = time.monotonic()
+    next_t = start
+    with open(out, "w") as f:
+        f.write(",".join(SOAK_COLUMNS) + "\n")
+        while True:
+            s = snapshot(pid)
+            try:
+                fds = len(os.listdir(f"/proc/{pid}/fd"))
+            except OSError:
+                sys.exit(f"soak: pid {pid} is gone")
+            series = prom_value(prom, "nodepulse_series")
+            now = time.monotonic() - start
+            f.write(f"{now:.1f},{s['ticks'] / CLK_TCK:.2f},{s['rss_kib'] / 1024:.2f},{fds},{series},{s['threads']}\n")
+            f.flush()
+            if now >= seconds:
+                break
+            next_t += 10.0
+            time.sleep(max(0.0, next_t - time.monotonic()))
+
+
+def window_mean(rows, key, lo_s, hi_s):
+    vals = [r[key] for r in rows if lo_s <= r["t_s"] <= hi_s and not math.isnan(r[key])]
+    return sum(vals) / len(vals) if vals else float("nan")
+
+
+def cmd_soak_report(csv_path, png):
+    rows = []
+    for i, line in enumerate(read_file(csv_path).splitlines()):
+        if i == 0 or not line.strip():
+            continue
+        rows.append({k: float(v) for k, v in zip(SOAK_COLUMNS, line.split(","))})
+    end = rows[-1]["t_s"]
+    for a, b in zip(rows, rows[1:]):
+        b["cpu_per_min"] = 60.0 * (b["cpu_s"] - a["cpu_s"]) / max(1e-9, b["t_s"] - a["t_s"])
+    rows[0]["cpu_per_min"] = float("nan")
+    # Windows of 10 min in an hour's soak (issue #17: the last 10 min
+    # against minutes 10-20); a shorter trial run scales them down.
+    w = min(600.0, end / 3)
+    early = window_mean(rows, "rss_mib", w, 2 * w)
+    late = window_mean(rows, "rss_mib", end - w, end)
+    after10 = [r for r in rows if r["t_s"] >= w]
+    summary = {
+        "duration_s": round(end), "samples": len(rows), "window_s": round(w),
+        "cpu_s_per_min": round(60.0 * (rows[-1]["cpu_s"] - rows[0]["cpu_s"]) / end, 3),
+        "rss_mib_early_window": round(early, 2), "rss_mib_last_window": round(late, 2),
+        "rss_change_pct": round(100.0 * (late - early) / early, 2),
+        "rss_mib_max": round(max(r["rss_mib"] for r in rows), 2),
+        "fds_after_first_window": [int(min(r["fds"] for r in after10)), int(max(r["fds"] for r in after10))],
+        "fds_first_last_after_first_window": [int(after10[0]["fds"]), int(after10[-1]["fds"])],
+        "series_after_first_window": [min(r["series"] for r in after10), max(r["series"] for r in after10)],
+        "series_first_last_after_first_window": [after10[0]["series"], after10[-1]["series"]],
+    }
+    data = png + ".dat"
+    with open(data, "w") as f:
+        for r in rows:
+            f.write(f"{r['t_s'] / 60:.3f} {r['cpu_per_min']} {r['rss_mib']} {r['fds']} {r['series']}\n")
+    script = f"""set terminal pngcairo size 1200,900 font ",10"
+set output "{png}"
+set multiplot layout 4,1 title "nodepulse soak: {summary['duration_s']} s, samples every 10 s"
+set xlabel "minutes"
+set grid
+set key off
+set ylabel "CPU s/min"
+plot "{data}" using 1:2 with lines lw 1
+set ylabel "RSS MiB"
+set yrange [0:*]
+plot "{data}" using 1:3 with lines lw 2
+set ylabel "open fds"
+plot "{data}" using 1:4 with lines lw 2
+set ylabel "series"
+plot "{data}" using 1:5 with lines lw 2
+unset multiplot
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    print(json.dumps(summary))
 
 
 # --- poller -------------------------------------------------------------------
@@ -330,15 +571,19 @@ def cmd_cycle(before, after, name):
     print(f"{1e3 * quantile(d, 0.5):.3f} {1e3 * quantile(d, 0.99):.3f} {1e3 * mean:.3f} {n:.0f}")
 
 
-def cmd_prom(url, query):
+def prom_value(url, query):
     assert url.startswith("http://127.0.0.1:"), "loopback only"
     q = urllib.parse.urlencode({"query": query})
     try:
         with urllib.request.urlopen(f"{url}/api/v1/query?{q}", timeout=10) as r:
             res = json.load(r)["data"]["result"]
-        print(res[0]["value"][1] if res else "nan")
+        return res[0]["value"][1] if res else "nan"
     except Exception:
-        print("nan")
+        return "nan"
+
+
+def cmd_prom(url, query):
+    print(prom_value(url, query))
 
 
 def cmd_netdata_charts(url):
@@ -378,7 +623,7 @@ def cmd_result(out, n, subject, sample, *extras):
 
 # --- report -----------------------------------------------------------------------
 
-SUBJECTS = ["floor", "nodepulse", "netdata", "node_exporter"]
+SUBJECTS = ["floor", "nodepulse_before", "nodepulse", "netdata", "node_exporter"]
 
 
 def fmt(v, digits=2):
@@ -417,22 +662,23 @@ def cmd_report(results, machine):
                        f"{fmt(r['steady_rss_mib'], 1)} | {r['procs']}/{r['threads']} | {cyc} | {scrape} | "
                        f"{fmt(r.get('series'))} | {r.get('notes', '')} |")
     out.append("")
-    out.append("| N | nodepulse / floor CPU | nodepulse / netdata CPU | nodepulse steady RSS MiB | "
-               "load avg (1 min) at nodepulse start |")
-    out.append("|---|---|---|---|---|")
+    out.append("| N | nodepulse / floor CPU | nodepulse / netdata CPU | nodepulse / nodepulse_before CPU | "
+               "nodepulse_before / floor CPU | nodepulse steady RSS MiB | load avg (1 min) at nodepulse start |")
+    out.append("|---|---|---|---|---|---|---|")
     for n in ns:
         by = {r["subject"]: r for r in rows if r["n"] == n}
         np_ = by.get("nodepulse")
         if not np_:
             continue
 
-        def ratio(other):
-            o = by.get(other)
-            if not o or not o["cpu_s_per_min"]:
+        def ratio(other, subject="nodepulse"):
+            o, s = by.get(other), by.get(subject)
+            if not o or not s or not o["cpu_s_per_min"]:
                 return "-"
-            return f"{np_['cpu_s_per_min'] / o['cpu_s_per_min']:.2f}"
+            return f"{s['cpu_s_per_min'] / o['cpu_s_per_min']:.2f}"
         busy = [r for r in rows if r["n"] == n and r.get("concurrent_e2e_parents")]
-        out.append(f"| {n} | {ratio('floor')} | {ratio('netdata')} | {fmt(np_['steady_rss_mib'], 1)} | "
+        out.append(f"| {n} | {ratio('floor')} | {ratio('netdata')} | {ratio('nodepulse_before')} | "
+                   f"{ratio('floor', 'nodepulse_before')} | {fmt(np_['steady_rss_mib'], 1)} | "
                    f"{np_.get('load1', '-')}" + (" (another e2e run was active)" if busy else "") + " |")
     print("\n".join(out))
 

@@ -34,6 +34,20 @@
 # netdata node_exporter"), NODEPULSE_E2E_BUSY_CORES (CPU budget shared by the
 # busy containers, default 0.3).
 #
+# More subjects and modes (issue #17):
+#   nodepulse_before   the agent of another build on the same cgroups in the
+#                      same run: NODEPULSE_E2E_BASELINE=<that build dir>
+#   NODEPULSE_E2E_LAYOUT=flat   generic (non-Kubernetes) mode: N cgroups side
+#                      by side, 5% with a process, no kubelet
+#   soak               the agent for NODEPULSE_E2E_SOAK_SECONDS (default 3600)
+#                      with Prometheus, the aggregates poller, the fake
+#                      kubelet and churn: NODEPULSE_E2E_CHURN_PER_MIN app
+#                      containers replaced a minute (default 5% of N); CPU,
+#                      RSS, fds and series sampled every 10 s into
+#                      soak-<N>.csv, summarized in soak-<N>.json and plotted
+#                      with gnuplot (installed with apt-get if missing) into
+#                      soak-<N>.png
+#
 # Everything it creates is removed and everything it starts is stopped, by
 # PID, also on error or Ctrl-C: the cgroups (their processes killed first,
 # then rmdir deepest first) and the temporary directory. Only 127.0.0.1 is
@@ -50,6 +64,9 @@ WARMUP=${NODEPULSE_E2E_WARMUP:-10}
 SUBJECTS=${NODEPULSE_E2E_SUBJECTS:-"floor nodepulse netdata node_exporter"}
 OUT=${NODEPULSE_E2E_OUT:-$build/e2e-results/$(date +%Y%m%d-%H%M%S)}
 SCRAPE_INTERVAL=15s
+LAYOUT_KIND=${NODEPULSE_E2E_LAYOUT:-kubepods}
+BASELINE_BIN=${NODEPULSE_E2E_BASELINE:+$NODEPULSE_E2E_BASELINE/agent/nodepulse}
+SOAK_SECONDS=${NODEPULSE_E2E_SOAK_SECONDS:-3600}
 
 NODEPULSE=$build/agent/nodepulse
 FLOOR=$build/bench/floor_reader
@@ -186,7 +203,7 @@ setup_cgroups() {
   local list
   list=$(IFS=,; echo "${HIERARCHIES[*]}")
   start_bg "load-$n" "$LOAD" --hierarchies="$list" --plan="$LAYOUT/plan.txt" \
-    --pids="$TMP/load-$n.pids" --lifetime=$((4 * (SECS + WARMUP) + 1800))
+    --pids="$TMP/load-$n.pids" --lifetime=$((4 * (SECS + WARMUP) + 1800 + SOAK_SECONDS))
   LOAD_PID=$LAST_PID
   local i
   for ((i = 0; i < 600; i++)); do
@@ -325,55 +342,133 @@ run_floor() {
     "cycle_p99_ms=$(awk "BEGIN{print ${p99:-0}/1000}")" "notes=$files files pread/s"
 }
 
-run_nodepulse() {
-  local port kport
-  port=$(freeport)
-  kport=$(freeport)
-  # The fake kubelet gives the agent pod metadata for our pods (namespace,
-  # pod, container, image, workload), so labels and rollups are real work.
-  start_bg "kubelet-$N" $E2E kubelet "$kport" "$LAYOUT"
-  local kpid=$LAST_PID
-  wait_http "http://127.0.0.1:$kport/pods" 30 || die "fake kubelet did not start"
-  start_bg "nodepulse-$N" "$NODEPULSE" --listen=127.0.0.1:"$port" --interval=1s \
-    --cgroup-root="$FARM" --proc-root=/proc --kubelet-url="http://127.0.0.1:$kport" \
-    --kubelet-node-name=e2e-node --log-level=warn
-  local pid=$LAST_PID
-  wait_http "http://127.0.0.1:$port/readyz" 60 || die "nodepulse not ready: $(tail -5 "$OUT/logs/nodepulse-$N.log")"
-  start_prometheus nodepulse "127.0.0.1:$port"
+# start_nodepulse SUBJECT BINARY: the agent as on a node, with its drivers:
+# sets NP_PID, NP_PORT, KUBELET_PID (empty in the flat layout), PROM_PID and
+# POLL_PID.
+start_nodepulse() {
+  local subject=$1 binary=$2 kport
+  NP_PORT=$(freeport)
+  KUBELET_PID=""
+  local kubelet_flags=()
+  if [[ $LAYOUT_KIND == kubepods ]]; then
+    # The fake kubelet gives the agent pod metadata for our pods (namespace,
+    # pod, container, image, workload), so labels and rollups are real work.
+    kport=$(freeport)
+    start_bg "kubelet-$subject-$N" $E2E kubelet "$kport" "$LAYOUT"
+    KUBELET_PID=$LAST_PID
+    wait_http "http://127.0.0.1:$kport/pods" 30 || die "fake kubelet did not start"
+    kubelet_flags=(--kubelet-url="http://127.0.0.1:$kport" --kubelet-node-name=e2e-node)
+  fi
+  # Generic mode: no kubelet, every cgroup of the tree (depth 1 here).
+  start_bg "$subject-$N" "$binary" --listen=127.0.0.1:"$NP_PORT" --interval=1s \
+    --cgroup-root="$FARM" --proc-root=/proc "${kubelet_flags[@]}" --log-level=warn
+  NP_PID=$LAST_PID
+  wait_http "http://127.0.0.1:$NP_PORT/readyz" 60 || die "$subject not ready: $(tail -5 "$OUT/logs/$subject-$N.log")"
+  start_prometheus "$subject" "127.0.0.1:$NP_PORT"
   # KEDA's metrics-api scaler polls; the unfiltered document (every
   # workload, metric, window and stat) is the most expensive query.
-  start_bg "poll-$N" $E2E poll "http://127.0.0.1:$port/api/v1/aggregates" "$TMP/poll.json"
-  local poll_pid=$LAST_PID
+  start_bg "poll-$subject-$N" $E2E poll "http://127.0.0.1:$NP_PORT/api/v1/aggregates" "$TMP/poll.json"
+  POLL_PID=$LAST_PID
+}
+
+stop_nodepulse() {
+  stop_pid "$POLL_PID"
+  stop_pid "$PROM_PID"
+  stop_pid "$NP_PID"
+  stop_pid "$KUBELET_PID"
+}
+
+run_nodepulse() { measure_nodepulse nodepulse "$NODEPULSE"; }
+
+# The agent of another build (NODEPULSE_E2E_BASELINE=<its build dir>) on the
+# same cgroups in the same run: before/after comparisons of one change.
+run_nodepulse_before() {
+  [[ -x ${BASELINE_BIN:-} ]] || die "nodepulse_before needs NODEPULSE_E2E_BASELINE=<build dir with agent/nodepulse>"
+  measure_nodepulse nodepulse_before "$BASELINE_BIN"
+}
+
+# count_containers METRICS: "<containers with series> <of them with pod labels>".
+count_containers() {
+  local ids='id="/kubepods/[^"]*/[0-9a-f]\{64\}"'
+  [[ $LAYOUT_KIND == flat ]] && ids='id="/svc-[0-9]*"'
+  printf '%s %s\n' "$(grep -c "^container_memory_usage_bytes{.*$ids" "$1" || true)" \
+    "$(grep "^container_memory_usage_bytes{.*$ids" "$1" | grep -c 'pod="app-' || true)"
+}
+
+measure_nodepulse() {
+  local subject=$1 binary=$2
+  start_nodepulse "$subject" "$binary"
+  local port=$NP_PORT pid=$NP_PID
   sleep "$WARMUP"
   curl -fsS "http://127.0.0.1:$port/metrics" >"$TMP/metrics-before"
-  sample nodepulse "$pid"
+  sample "$subject" "$pid"
   curl -fsS "http://127.0.0.1:$port/metrics" >"$TMP/metrics-after"
   # The files the agent holds open, to compare with the floor's count.
   local files
   files=$(find "/proc/$pid/fd" \( -lname '/sys/fs/cgroup/*' -o -lname '/proc/*' \) 2>/dev/null | wc -l)
-  cp "$TMP/metrics-after" "$OUT/logs/nodepulse-$N.metrics"
+  cp "$TMP/metrics-after" "$OUT/logs/$subject-$N.metrics"
   local c50 c99 cmean ccount series containers labelled
   read -r c50 c99 cmean ccount <<<"$($E2E cycle "$TMP/metrics-before" "$TMP/metrics-after" nodepulse_cycle_duration_seconds)"
-  read -r s_avg s_max s_samples s_count <<<"$(prom_scrape_stats nodepulse)"
+  read -r s_avg s_max s_samples s_count <<<"$(prom_scrape_stats "$subject")"
   series=$(awk '/^nodepulse_series /{print $2}' "$TMP/metrics-after")
-  containers=$(grep -c '^container_memory_usage_bytes{.*id="/kubepods/[^"]*/[0-9a-f]\{64\}"' "$TMP/metrics-after" || true)
-  labelled=$(grep '^container_memory_usage_bytes{.*id="/kubepods/[^"]*/[0-9a-f]\{64\}"' "$TMP/metrics-after" |
-    grep -c 'pod="app-' || true)
-  stop_pid "$poll_pid"
-  stop_pid "$PROM_PID"
-  stop_pid "$pid"
-  stop_pid "$kpid"
+  read -r containers labelled <<<"$(count_containers "$TMP/metrics-after")"
+  stop_nodepulse
   local emfile
-  emfile=$(grep -c 'Too many open files' "$OUT/logs/nodepulse-$N.log" || true)
+  emfile=$(grep -c 'Too many open files' "$OUT/logs/$subject-$N.log" || true)
   local polls
   polls=$(python3 -c "import json;d=json.load(open('$TMP/poll.json'));print(d['polls'],d['failures'],d['bytes'],d['mean_ms'])")
   read -r p_n p_fail p_bytes p_ms <<<"$polls"
-  result nodepulse \
+  result "$subject" \
     "cycle_p50_ms=$c50" "cycle_p99_ms=$c99" "cycle_mean_ms=$cmean" "cycles=$ccount" \
     "scrape_avg_ms=$s_avg" "scrape_max_ms=$s_max" "scrape_samples=$s_samples" "scrapes=$s_count" \
     "series=$series" "containers_seen=$containers" "containers_labelled=$labelled" \
     "aggregates_polls=$p_n" "aggregates_failures=$p_fail" "aggregates_bytes=$p_bytes" "aggregates_ms=$p_ms" \
     "files=$files" "emfile_warnings=$emfile" "notes=$files files open ($emfile EMFILE warnings); $containers containers seen, $labelled with pod labels; $s_count scrapes, $s_samples samples/scrape; $p_n aggregates polls (${p_bytes} B, $p_fail failed)"
+}
+
+# soak: the agent under churn for SOAK_SECONDS, sampled every 10 s.
+run_soak() {
+  [[ $LAYOUT_KIND == kubepods ]] || die "soak needs the kubepods layout (churn replaces pod containers)"
+  local per_min=${NODEPULSE_E2E_CHURN_PER_MIN:-$(((N + 19) / 20))}
+  start_nodepulse soak "$NODEPULSE"
+  local list
+  list=$(IFS=,; echo "${HIERARCHIES[*]}")
+  start_bg "churn-$N" $E2E churn "$LAYOUT" "$list" "$LOAD" "$per_min" "$OUT/soak-$N.churn.jsonl"
+  local churn_pid=$LAST_PID
+  log "N=$N soak: $SOAK_SECONDS s, $per_min containers replaced a minute, agent pid $NP_PID"
+  $E2E soak-sample "$NP_PID" "$PROM_URL" "$SOAK_SECONDS" "$OUT/soak-$N.csv" ||
+    die "soak sampling failed: see $OUT/logs/soak-$N.log"
+  kill -0 "$churn_pid" 2>/dev/null || die "churn stopped early: $(tail -3 "$OUT/logs/churn-$N.log")"
+  stop_pid "$churn_pid"
+  # After churn stopped and one kubelet poll and rescan later: every
+  # container (the replacements too) must have series with pod labels.
+  sleep 12
+  curl -fsS "http://127.0.0.1:$NP_PORT/metrics" >"$OUT/logs/soak-$N.metrics"
+  local containers labelled
+  read -r containers labelled <<<"$(count_containers "$OUT/logs/soak-$N.metrics")"
+  local warnings
+  warnings=$(grep -c '^[WE]' "$OUT/logs/soak-$N.log" || true)
+  read -r s_avg s_max s_samples s_count <<<"$(prom_scrape_stats soak)"
+  stop_nodepulse
+  $E2E soak-report "$OUT/soak-$N.csv" "$OUT/soak-$N.png" >"$OUT/soak-$N.json"
+  python3 - "$OUT/soak-$N.json" "$OUT/soak-$N.churn.jsonl" "$warnings" "$s_count" "$containers" "$labelled" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+ev = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+s.update({"churn_events": len(ev), "churn_not_ready": sum(1 for e in ev if not e["ready"]),
+          "churn_not_removed": sum(1 for e in ev if not e["removed"]),
+          "agent_warning_or_error_lines": int(sys.argv[3]), "scrapes_in_last_window": sys.argv[4],
+          "containers_at_end": int(sys.argv[5]), "containers_labelled_at_end": int(sys.argv[6])})
+json.dump(s, open(sys.argv[1], "w"))
+EOF
+  log "N=$N soak: $(cat "$OUT/soak-$N.json"); plot $OUT/soak-$N.png"
+}
+
+ensure_gnuplot() {
+  command -v gnuplot >/dev/null && return
+  log "installing gnuplot-nox (apt-get install --no-install-recommends gnuplot-nox)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gnuplot-nox >"$OUT/logs/apt-gnuplot.log" 2>&1 ||
+    die "apt-get install gnuplot-nox failed: see $OUT/logs/apt-gnuplot.log"
 }
 
 # netdata: our own instance in the foreground, temp config/cache/lib/log,
@@ -455,7 +550,7 @@ EOF
 	path to /sys/fs/cgroup/devices = ${MOUNT[devices]:-/sys/fs/cgroup/devices}/$PARENT
 	path to unified cgroups = ${MOUNT[unified]:-/sys/fs/cgroup}/$PARENT
 	max cgroups to allow = $max
-	enable by default cgroups matching = */kubepods/pod*/* */kubepods/*/pod*/* !*
+	enable by default cgroups matching = $([[ $LAYOUT_KIND == flat ]] && echo '/svc-* !*' || echo '*/kubepods/pod*/* */kubepods/*/pod*/* !*')
 	search for cgroups in subpaths matching = *
 	script to get cgroup names = $dir/cgroup-name.sh
 EOF
@@ -549,7 +644,9 @@ main() {
   for b in "$NODEPULSE" "$FLOOR" "$LOAD"; do
     [[ -x $b ]] || die "$b missing: NODEPULSE_BUILD_DIR=$build $repo/scripts/build.sh (targets nodepulse floor_reader e2e_load)"
   done
-  for b in "$PROMETHEUS" "$NODE_EXPORTER" curl python3; do
+  local needs=("$PROMETHEUS" curl python3)
+  [[ " $SUBJECTS " == *" node_exporter "* ]] && needs+=("$NODE_EXPORTER")
+  for b in "${needs[@]}"; do
     command -v "$b" >/dev/null || die "$b missing (apt-get install prometheus prometheus-node-exporter curl python3)"
   done
   mkdir -p "$OUT/logs"
@@ -560,6 +657,7 @@ main() {
   trap 'exit 143' TERM
   trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
   [[ " $SUBJECTS " == *" netdata "* ]] && ensure_netdata
+  [[ " $SUBJECTS " == *" soak "* ]] && ensure_gnuplot
   # ~15 open files per cgroup for the agent and the floor: lift the soft
   # limit to the hard one, and the hard one too where we may (not in every
   # sandbox: this machine's hard limit is 20000).
