@@ -16,21 +16,18 @@
 #include "absl/time/clock.h"
 #include "nodepulse/collectors/cgroup.h"
 #include "nodepulse/collectors/procfs.h"
-#include "nodepulse/exporters/prometheus.h"
-#include "nodepulse/exporters/workload_histograms.h"
-#include "nodepulse/log/log.h"
+#include "nodepulse/exporters/prometheus/prometheus.h"
+#include "nodepulse/exporters/aggregates/workload_histograms.h"
+#include "nodepulse/base/clock.h"
+#include "nodepulse/base/log.h"
 
 namespace nodepulse::agent {
 
 namespace {
 
-// Intervals use CLOCK_MONOTONIC so a wall-clock jump (NTP step, manual date)
+// Intervals use the monotonic clock (base/clock.h) so a wall-clock jump
 // neither stalls nor bursts collection; wall time is only for timestamps.
-int64_t MonoNanos() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
+int64_t MonoNanos() { return absl::ToInt64Nanoseconds(base::MonotonicNow()); }
 
 // (namespace, pod) -> workload from the kubelet's latest /pods, rebuilt only
 // when the kubelet publishes a new pod layout. Called on the aggregates thread.

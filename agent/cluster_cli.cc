@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
-#include "nodepulse/exporters/http_server.h"
-#include "nodepulse/exporters/merge.h"
-#include "nodepulse/log/log.h"
+#include "nodepulse/exporters/http/http_server.h"
+#include "nodepulse/exporters/aggregates/merge.h"
+#include "nodepulse/base/log.h"
 
 namespace nodepulse::agent {
 

@@ -11,8 +11,8 @@
 #include "absl/flags/reflection.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "nodepulse/exporters/aggregates.h"
-#include "nodepulse/exporters/http_server.h"
+#include "nodepulse/exporters/aggregates/aggregates.h"
+#include "nodepulse/exporters/http/http_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:9779",
           "host:port for /metrics, /healthz, /readyz and the APIs (0.0.0.0:9779 in a pod)");

@@ -13,8 +13,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "nodepulse/collectors/kubelet.h"
-#include "nodepulse/exporters/remote_write.h"
-#include "nodepulse/log/log.h"
+#include "nodepulse/exporters/remote_write/remote_write.h"
+#include "nodepulse/base/log.h"
 #include "nodepulse/pipeline/retention.h"
 
 namespace nodepulse::agent {

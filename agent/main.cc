@@ -13,7 +13,7 @@
 #include "cli.h"
 #include "cluster_cli.h"
 #include "config.h"
-#include "nodepulse/log/log.h"
+#include "nodepulse/base/log.h"
 
 namespace {
 

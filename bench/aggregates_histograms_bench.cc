@@ -13,10 +13,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
-#include "exporters/remote_write_encoder.h"
-#include "nodepulse/exporters/aggregates.h"
-#include "nodepulse/exporters/protobuf_exposition.h"
-#include "nodepulse/exporters/workload_histograms.h"
+#include "remote_write_encoder.h"
+#include "nodepulse/exporters/aggregates/aggregates.h"
+#include "nodepulse/exporters/prometheus/protobuf_exposition.h"
+#include "nodepulse/exporters/aggregates/workload_histograms.h"
 #include "nodepulse/pipeline/pipeline.h"
 
 namespace nodepulse::exporters {

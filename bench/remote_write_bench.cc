@@ -22,7 +22,7 @@
 
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
-#include "exporters/remote_write_encoder.h"
+#include "remote_write_encoder.h"
 #include "nodepulse/pipeline/pipeline.h"
 // Replaces operator new for this binary: allocs_per_iter.
 #include "tests/support/alloc_counter.h"

@@ -14,7 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
-#include "nodepulse/exporters/prometheus.h"
+#include "nodepulse/exporters/prometheus/prometheus.h"
 #include "nodepulse/pipeline/pipeline.h"
 #include "prometheus/text_serializer.h"
 

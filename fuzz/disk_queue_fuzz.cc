@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "exporters/disk_queue.h"
+#include "disk_queue.h"
 #include "fuzz_util.h"
 
 namespace ex = nodepulse::exporters;

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "nodepulse/exporters/protobuf_exposition.h"
+#include "nodepulse/exporters/prometheus/protobuf_exposition.h"
 
 namespace ex = nodepulse::exporters;
 using nodepulse::fuzz::AsView;

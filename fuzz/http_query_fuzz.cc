@@ -8,7 +8,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "nodepulse/exporters/http_server.h"
+#include "nodepulse/exporters/http/http_server.h"
 
 namespace ex = nodepulse::exporters;
 using nodepulse::fuzz::AsView;

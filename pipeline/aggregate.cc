@@ -189,7 +189,7 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
   std::vector<internal::CoarseRow>& coarse_rows = sc.coarse_rows;
   int64_t r = -1;
   {
-    internal::ReaderLock lock(&h.mu);
+    base::ReaderLock lock(&h.mu);
     r = h.RawSlotOf(at.timestamp_ms);
   }
   const TierSpec& t0 = h.tiers()[0];
@@ -207,7 +207,7 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
     {
       // One lock hold per block of columns, sized so the work is about one
       // row (ReadBudget): the writer never waits longer than that.
-      internal::ReaderLock lock(&h.mu);
+      base::ReaderLock lock(&h.mu);
       if (have_layout && h.layout_version() != layout) {
         // A block was given back between holds and columns moved: start
         // over (what was written is rewritten with the same values).
@@ -330,7 +330,7 @@ absl::StatusOr<Summary> Aggregator::SeriesSummary(const Snapshot& at, SeriesId i
   }
   Summary s;
   {
-    internal::ReaderLock lock(&h.mu);
+    base::ReaderLock lock(&h.mu);
     const uint32_t col = h.ColumnOf(id, at.catalog->series[id].generation);
     if (col == internal::History::kNoColumn) {
       return absl::NotFoundError(absl::StrCat("series ", id, " has no history"));
@@ -368,7 +368,7 @@ absl::Status Aggregator::History(const Snapshot& at, SeriesId id, uint32_t tier,
   out->min.assign(spec.slots, kNaN);
   out->max.assign(spec.slots, kNaN);
   std::vector<internal::History::Segment> segs;
-  internal::ReaderLock lock(&h.mu);
+  base::ReaderLock lock(&h.mu);
   const uint32_t col = h.ColumnOf(id, at.catalog->series[id].generation);
   if (col == internal::History::kNoColumn) {
     return absl::NotFoundError(absl::StrCat("series ", id, " has no history"));

@@ -75,7 +75,7 @@ History::History(std::vector<TierSpec> tiers)
 }
 
 void History::AddBlock(SeriesId first, bool counter) {
-  WriterLock lock(&mu);
+  base::WriterLock lock(&mu);
   const size_t old_cap = capacity_;
   const size_t cap = old_cap + kBlock;
   for (size_t i = 0; i < tiers_state_.size(); ++i) {
@@ -119,7 +119,7 @@ void History::RemoveBlock(SeriesId first) {
   const uint32_t id_block = first / kBlock;
   if (id_block >= block_of_id_block_.size() || block_of_id_block_[id_block] == kNoColumn) return;
   const uint32_t b = block_of_id_block_[id_block];
-  WriterLock lock(&mu);
+  base::WriterLock lock(&mu);
   const size_t old_cap = capacity_;
   const size_t cap = old_cap - kBlock;
   const size_t cut = static_cast<size_t>(b) * kBlock;  // first column removed
@@ -191,7 +191,7 @@ void History::ClearColumn(uint32_t c) {
 void History::AddSeries(SeriesId series, uint32_t generation) {
   const uint32_t c = Column(series);
   if (c == kNoColumn) return;
-  WriterLock lock(&mu);
+  base::WriterLock lock(&mu);
   // A recycled id's column still holds its previous owner's history.
   ClearColumn(c);
   owner_gen_[c] = generation;
@@ -202,7 +202,7 @@ void History::AddSeries(SeriesId series, uint32_t generation) {
 void History::RemoveSeries(SeriesId series) {
   const uint32_t c = Column(series);
   if (c == kNoColumn || !live_col_[c]) return;
-  WriterLock lock(&mu);
+  base::WriterLock lock(&mu);
   live_col_[c] = 0;
   --live_;
 }
@@ -223,7 +223,7 @@ void History::Commit(int64_t ts_ms, const double* row) {
   const double per_ms = last_raw_ >= 0 && ts_ms > last_commit_ms_
                             ? 1000.0 / static_cast<double>(ts_ms - last_commit_ms_)
                             : kNaN;
-  WriterLock lock(&mu);
+  base::WriterLock lock(&mu);
   // Rollups happen in time order, finest tier first, and before the raw
   // write: after a pause the slots that ended during it are rolled while
   // their raw rows are still in the ring (the write of r may overwrite one).
@@ -389,7 +389,7 @@ absl::Status History::Plan(int64_t ts_ms, int64_t window_ms, uint32_t* tier_out,
                                                    " not served by any tier; allowed: ", allowed));
   }
   if (tier_out != nullptr) *tier_out = j;
-  ReaderLock lock(&mu);
+  base::ReaderLock lock(&mu);
   // The snapshot's raw slot, never newer than what was committed.
   const int64_t r = RawSlotOf(ts_ms);
   if (r < 0) return absl::OkStatus();

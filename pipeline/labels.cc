@@ -1,5 +1,7 @@
 #include "internal/labels.h"
 
+#include "nodepulse/base/text_format.h"
+
 namespace nodepulse::pipeline::internal {
 
 namespace {
@@ -26,14 +28,7 @@ std::string RenderLabels(const Labels& labels) {
     if (!out.empty()) out += ',';
     out += l.name;
     out += "=\"";
-    for (char c : l.value) {
-      switch (c) {
-        case '\\': out += "\\\\"; break;
-        case '"': out += "\\\""; break;
-        case '\n': out += "\\n"; break;
-        default: out += c;
-      }
-    }
+    base::AppendEscapedLabelValue(l.value, &out);
     out += '"';
   }
   return out;

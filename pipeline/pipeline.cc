@@ -10,7 +10,7 @@
 #include "internal/history.h"
 #include "internal/kernels.h"
 #include "internal/labels.h"
-#include "internal/mutex.h"
+#include "nodepulse/base/mutex.h"
 #include "internal/snapshot_pool.h"
 
 namespace nodepulse::pipeline {
@@ -460,7 +460,7 @@ void Pipeline::EndCycle() {
              (row_.capacity() + m.last_seen.capacity()) * sizeof(double) + m.pool->bytes() +
              m.catalog_bytes;
   {
-    internal::WriterLock lock(&mu_);
+    base::WriterLock lock(&mu_);
     published_.swap(published);
     published_stats_ = st;
   }
@@ -469,12 +469,12 @@ void Pipeline::EndCycle() {
 }
 
 std::shared_ptr<const Snapshot> Pipeline::snapshot() const {
-  internal::WriterLock lock(&mu_);
+  base::WriterLock lock(&mu_);
   return published_;
 }
 
 Pipeline::Stats Pipeline::stats() const {
-  internal::WriterLock lock(&mu_);
+  base::WriterLock lock(&mu_);
   return published_stats_;
 }
 

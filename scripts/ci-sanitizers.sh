@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# CI: the test suite under sanitizers (issue #8; STYLE.md "CI runs the suite
-# under ASan+UBSan, and separately under TSan"). Both trees are configured by
-# scripts/configure-sanitized.sh: clang, Ninja, lld, -O1 -gline-tables-only.
+# CI: the test suite under sanitizers (issue #8: memory errors and undefined
+# behaviour under ASan+UBSan, data races separately under TSan). Both trees
+# are configured by scripts/configure-sanitized.sh: clang, Ninja, lld, -O1 -gline-tables-only.
 #   build-asan/  everything with -DNODEPULSE_SANITIZE=address (ASan + UBSan,
 #                UB is fatal) plus the libFuzzer targets (same tree, so
 #                scripts/ci-fuzz.sh with NODEPULSE_FUZZ_BUILD_DIR=build-asan
@@ -9,7 +9,7 @@
 #                fixture, real-cgroup, end-to-end, fuzz regressions and
 #                reliability.
 #   build-tsan/  -DNODEPULSE_SANITIZE=thread, only the test binaries with
-#                threads (pipeline, exporters, kubelet collector), and only
+#                threads (pipeline, http, remote_write, kubelet collector), and only
 #                their concurrent suites (TSAN_REGEX).
 # Usage: scripts/ci-sanitizers.sh [asan|tsan|all] [extra ctest args...]
 # Build dirs: $NODEPULSE_ASAN_BUILD_DIR, $NODEPULSE_TSAN_BUILD_DIR.
@@ -25,7 +25,7 @@ tsan_build=${NODEPULSE_TSAN_BUILD_DIR:-$here/build-tsan}
 # remote_write's writer and sender threads and its disk queue. Every lock
 # they take is visible to TSan: Debian's libabsl is not built with
 # -fsanitize=thread, so all absl::Mutex locking goes through
-# nodepulse/pipeline/mutex.h, which annotates it.
+# nodepulse/base/mutex.h, which annotates it.
 TSAN_REGEX=${TSAN_REGEX:-'^(Concurrency|HttpServer|HttpServerTest|HttpServerLimitsTest|KubeletClientTest|RemoteWriteHttpTest|RemoteWriteClient|DiskQueueTest)\.'}
 # Shorter churn and load phases under ASan: they are there for memory
 # errors, not for figures (those come from the Release run).
@@ -57,7 +57,7 @@ fi
 
 if [[ $what == tsan || $what == all ]]; then
   timed "tsan configure" "$here/scripts/configure-sanitized.sh" "$tsan_build" thread
-  timed "tsan build" cmake --build "$tsan_build" -j"$jobs" --target pipeline_test exporters_test collectors_kubelet_test
+  timed "tsan build" cmake --build "$tsan_build" -j"$jobs" --target pipeline_test http_test remote_write_test collectors_kubelet_test
   # Only the binaries built above have discovered tests; -R picks the
   # concurrent suites among them.
   (cd "$tsan_build" && timed "tsan ctest" ctest --output-on-failure -j"$jobs" --timeout 900 -R "$TSAN_REGEX" "$@") ||

@@ -36,7 +36,7 @@
 #include "cgroup_metrics.h"
 #include "cgroup_parsers.h"
 #include "nodepulse/collectors/cgroup.h"
-#include "nodepulse/log/log.h"
+#include "nodepulse/base/log.h"
 
 namespace nodepulse::collectors {
 

@@ -11,7 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "cgroup_file.h"
 #include "cgroup_parsers.h"
-#include "nodepulse/log/log.h"
+#include "nodepulse/base/log.h"
 
 namespace nodepulse::collectors::cgroup_internal {
 

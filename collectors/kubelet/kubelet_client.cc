@@ -15,23 +15,16 @@
 #include "http_fetcher.h"
 #include "json_parsers.h"
 #include "nodepulse/collectors/kubelet.h"
-#include "nodepulse/log/log.h"
-#include "nodepulse/pipeline/mutex.h"
+#include "nodepulse/base/clock.h"
+#include "nodepulse/base/log.h"
+#include "nodepulse/base/mutex.h"
 #include "state_builder.h"
 
 namespace nodepulse::collectors {
 
 using kubelet::HttpFetcher;
 
-namespace {
-// CLOCK_MONOTONIC as a duration since boot: for intervals, which a
-// wall-clock step must not stretch or cut (absl::Now() is CLOCK_REALTIME).
-absl::Duration MonotonicNow() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return absl::DurationFromTimespec(ts);
-}
-}  // namespace
+using base::MonotonicNow;
 
 // Everything the polling thread owns. Lives as long as the client so
 // PollOnce() (tests) and the thread share one curl handle and one history.
@@ -305,12 +298,12 @@ void KubeletClient::Run() {
 }
 
 void KubeletClient::Publish(std::shared_ptr<const KubeletState> state) {
-  pipeline::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   state_ = std::move(state);
 }
 
 std::shared_ptr<const KubeletState> KubeletClient::state() const {
-  pipeline::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   return state_;
 }
 

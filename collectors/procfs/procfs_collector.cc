@@ -17,7 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "node_metrics.h"
 #include "nodepulse/collectors/procfs.h"
-#include "nodepulse/log/log.h"
+#include "nodepulse/base/log.h"
 #include "proc_file.h"
 #include "proc_parsers.h"
 #include "series_rows.h"

@@ -37,7 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "kernels.h"
-#include "mutex.h"
+#include "nodepulse/base/mutex.h"
 #include "nodepulse/pipeline/retention.h"
 #include "nodepulse/pipeline/snapshot.h"
 

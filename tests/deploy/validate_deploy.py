@@ -624,7 +624,7 @@ def source_metric_names(source):
 
 def aggregate_ok(name, source_names):
     """pod:<m>:<op><window> and workload:<m>:<op><window>_<stat>, the
-    recording-rule names exporters/aggregates.cc builds from its table."""
+    recording-rule names exporters/aggregates/aggregates.cc builds from its table."""
     m = re.match(r"^(pod|workload):([a-z_]+):(rate|max|ratio)(1m|5m|15m)(?:_(sum|avg|max|min|p50|p90|p95|p99))?$", name)
     if not m or (m.group(1) == "workload") != (m.group(5) is not None):
         return False

@@ -11,7 +11,6 @@
 #include "gtest/gtest.h"
 #include "nodepulse/pipeline/aggregate.h"
 #include "nodepulse/pipeline/pipeline.h"
-#include "nodepulse/pipeline/rollup.h"
 
 namespace nodepulse::pipeline {
 namespace {
@@ -118,8 +117,6 @@ TEST(Concurrency, ReadersAndWriter) {
       }
       Sparkline sl;
       (void)agg.History(*snap, snap->catalog->by_metric[g].front(), 1, &sl);
-      auto pods = RollupPods(*snap, c, &w1m, Stat::kAvg);
-      auto wl = RollupWorkloads(pods);
       (void)agg.SeriesSummary(*snap, snap->catalog->by_metric[c].front(), 60'000);
       (void)p.stats();
       ++reads;

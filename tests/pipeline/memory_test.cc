@@ -21,7 +21,7 @@ constexpr uint64_t kBytesPerColumn = 4 * 360 + 4 * 4 * 120 + 13;
 constexpr uint64_t kTagBytes = 8 * (360 + 120);
 static_assert(kBytesPerColumn == 3'373);
 
-// A container as DESIGN.md's history list has it: CPU usage, CFS periods
+// A container as the collectors keep history for it (history=true specs): CPU usage, CFS periods
 // and throttled periods, I/O read/write bytes, network rx/tx bytes and PSI
 // cpu/memory/io stall totals (10 counters), working set and RSS (2 gauges).
 constexpr int kCounters = 10;

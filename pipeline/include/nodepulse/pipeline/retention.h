@@ -32,7 +32,7 @@ struct TierSpec {
 // the status page's hour of sparklines read, in ~3.4 KB per history series,
 // so a 1000-container node (~10k history series) keeps history in ~35 MB.
 // Longer history is one more tier away (e.g. ",10m:24h", +2.3 KB per series);
-// DESIGN.md's 10s:1h,60s:24h costs 28.8 KB per series more.
+// a 10s:1h,60s:24h history (the first design) costs 28.8 KB per series more.
 std::vector<TierSpec> DefaultTiers();
 
 // "1500ms", "1s", "10s", "5m", "1h", "7d": a positive integer and one unit

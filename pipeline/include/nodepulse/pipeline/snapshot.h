@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nodepulse::pipeline {
@@ -41,6 +42,20 @@ struct Label {
   bool operator==(const Label&) const = default;
 };
 using Labels = std::vector<Label>;
+
+// The label named `name` in `labels`, or null. Entities have a handful of
+// labels, so a scan beats any index.
+inline const Label* FindLabel(const Labels& labels, std::string_view name) {
+  for (const Label& l : labels) {
+    if (l.name == name) return &l;
+  }
+  return nullptr;
+}
+// Its value; empty when absent (as Prometheus treats a missing label).
+inline std::string_view LabelValue(const Labels& labels, std::string_view name) {
+  const Label* l = FindLabel(labels, name);
+  return l != nullptr ? std::string_view(l->value) : std::string_view();
+}
 
 struct Catalog {
   struct Entity {
