@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "nodepulse/pipeline/metric_names.h"
 
 namespace nodepulse::agent {
 
@@ -39,18 +40,18 @@ absl::StatusOr<std::shared_ptr<SelfMetrics>> SelfMetrics::Create(const std::stri
         .Add({{"version", NODEPULSE_VERSION}})
         .Set(1);
     m->cycles_ = &prometheus::BuildCounter()
-                      .Name("nodepulse_cycles_total")
+                      .Name(metric::kCycles)
                       .Help("Collection cycles completed.")
                       .Register(r)
                       .Add({});
     m->overruns_ = &prometheus::BuildCounter()
-                        .Name("nodepulse_cycle_overruns_total")
+                        .Name(metric::kCycleOverruns)
                         .Help("Cycles that took longer than --interval, so ticks were skipped.")
                         .Register(r)
                         .Add({});
     m->cycle_duration_ =
         &prometheus::BuildHistogram()
-             .Name("nodepulse_cycle_duration_seconds")
+             .Name(metric::kCycleDuration)
              .Help("Wall time of one collection cycle (all collectors and the pipeline).")
              .Register(r)
              .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -61,11 +62,11 @@ absl::StatusOr<std::shared_ptr<SelfMetrics>> SelfMetrics::Create(const std::stri
                           .Register(r)
                           .Add({});
     m->collector_success_ = &prometheus::BuildGauge()
-                                 .Name("nodepulse_collector_success")
+                                 .Name(metric::kCollectorSuccess)
                                  .Help("1 if the collector's last cycle succeeded, else 0.")
                                  .Register(r);
     m->collector_duration_ = &prometheus::BuildGauge()
-                                  .Name("nodepulse_collector_duration_seconds")
+                                  .Name(metric::kCollectorDuration)
                                   .Help("Wall time of the collector's last cycle.")
                                   .Register(r);
     m->files_read_ = &prometheus::BuildCounter()
@@ -73,11 +74,11 @@ absl::StatusOr<std::shared_ptr<SelfMetrics>> SelfMetrics::Create(const std::stri
                           .Help("Kernel files read by the collector.")
                           .Register(r);
     m->read_errors_ = &prometheus::BuildCounter()
-                           .Name("nodepulse_read_errors_total")
+                           .Name(metric::kReadErrors)
                            .Help("File reads that failed for a reason other than the cgroup vanishing.")
                            .Register(r);
     m->parse_errors_ = &prometheus::BuildCounter()
-                            .Name("nodepulse_parse_errors_total")
+                            .Name(metric::kParseErrors)
                             .Help("Kernel files whose contents could not be parsed.")
                             .Register(r);
     m->discovery_walks_ = &prometheus::BuildCounter()
@@ -90,12 +91,12 @@ absl::StatusOr<std::shared_ptr<SelfMetrics>> SelfMetrics::Create(const std::stri
                           .Help("Cgroups (or other entities) the collector currently tracks.")
                           .Register(r);
     m->series_ = &prometheus::BuildGauge()
-                      .Name("nodepulse_series")
+                      .Name(metric::kSeries)
                       .Help("Live series in the pipeline.")
                       .Register(r)
                       .Add({});
     m->series_dropped_ = &prometheus::BuildCounter()
-                              .Name("nodepulse_series_dropped_total")
+                              .Name(metric::kSeriesDropped)
                               .Help("New series refused because --max-series was reached.")
                               .Register(r)
                               .Add({});
@@ -105,12 +106,12 @@ absl::StatusOr<std::shared_ptr<SelfMetrics>> SelfMetrics::Create(const std::stri
                               .Register(r)
                               .Add({});
     m->entities_ = &prometheus::BuildGauge()
-                        .Name("nodepulse_entities")
+                        .Name(metric::kEntities)
                         .Help("Live entities (cgroups) in the pipeline.")
                         .Register(r)
                         .Add({});
     m->pipeline_bytes_ = &prometheus::BuildGauge()
-                              .Name("nodepulse_pipeline_bytes")
+                              .Name(metric::kPipelineBytes)
                               .Help("Memory held by the pipeline's series table, rows and rings.")
                               .Register(r)
                               .Add({});
@@ -130,12 +131,12 @@ absl::StatusOr<std::shared_ptr<SelfMetrics>> SelfMetrics::Create(const std::stri
                                .Register(r)
                                .Add({});
     m->process_cpu_ = &prometheus::BuildCounter()
-                           .Name("process_cpu_seconds_total")
+                           .Name(metric::kProcessCpuSeconds)
                            .Help("Total user and system CPU time spent in seconds.")
                            .Register(r)
                            .Add({});
     m->rss_bytes_ = &prometheus::BuildGauge()
-                         .Name("process_resident_memory_bytes")
+                         .Name(metric::kProcessResidentMemory)
                          .Help("Resident memory size in bytes.")
                          .Register(r)
                          .Add({});
