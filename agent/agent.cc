@@ -32,31 +32,15 @@ int64_t MonoNanos() {
   return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-// (namespace, pod) -> workload from the kubelet's latest /pods, rebuilt only
-// when the kubelet publishes a new pod layout. Called on the aggregates thread.
+// The kubelet collector's owner lookup in the aggregates engine's terms.
+// Called on the aggregates thread.
 exporters::OwnerLookup OwnerLookupFromKubelet(std::shared_ptr<collectors::KubeletClient> kubelet) {
-  struct Cache {
-    std::mutex mu;
-    std::shared_ptr<const collectors::KubeletState> state;
-    std::map<std::pair<std::string, std::string>, exporters::PodOwnerInfo> owners;
-  };
-  auto cache = std::make_shared<Cache>();
-  return [kubelet, cache](absl::string_view ns, absl::string_view pod)
-             -> std::optional<exporters::PodOwnerInfo> {
-    std::shared_ptr<const collectors::KubeletState> state = kubelet->state();
-    if (!state) return std::nullopt;
-    std::lock_guard<std::mutex> lock(cache->mu);
-    if (cache->state != state) {
-      cache->state = state;
-      cache->owners.clear();
-      for (const collectors::PodMeta& p : state->pods) {
-        if (p.workload.name.empty()) continue;
-        cache->owners[{p.namespace_name, p.name}] = {p.workload.name, p.workload.kind};
-      }
-    }
-    auto it = cache->owners.find({std::string(ns), std::string(pod)});
-    if (it == cache->owners.end()) return std::nullopt;
-    return it->second;
+  return [lookup = collectors::MakePodOwnerLookup(std::move(kubelet))](
+             absl::string_view ns, absl::string_view pod) -> std::optional<exporters::PodOwnerInfo> {
+    std::optional<collectors::PodOwner> owner =
+        lookup(std::string_view(ns.data(), ns.size()), std::string_view(pod.data(), pod.size()));
+    if (!owner) return std::nullopt;
+    return exporters::PodOwnerInfo{std::move(owner->workload), std::move(owner->workload_kind)};
   };
 }
 
@@ -304,8 +288,13 @@ void Agent::Stop() {
     stop_ = true;
   }
   stop_cv_.notify_all();
-  // Reverse start order: collection, remote_write (drains the queue to disk
-  // and sends what it can for up to 10 s), HTTP, kubelet.
+  // Producers before consumers, not the reverse of Start(): the collection
+  // thread first (no new snapshot after it), then the threads that read
+  // snapshots (aggregates, the health tracker), then remote_write, which
+  // drains its queue to disk and sends what it can for up to 10 s while the
+  // HTTP server still answers probes and scrapes; then HTTP, and the
+  // kubelet poller last, since nothing reads its state once the threads
+  // above have stopped.
   if (collection_thread_.joinable()) collection_thread_.join();
   if (aggregates_) aggregates_->Stop();
   if (health_) health_->Stop();
@@ -374,7 +363,7 @@ void Agent::RunCycle() {
   pipeline_->BeginCycle(absl::ToUnixMillis(absl::Now()));
   for (CollectorSlot& slot : collectors_) {
     int64_t t0 = MonoNanos();
-    absl::Status s = slot.collector->Collect(*pipeline_, slot.stats);
+    absl::Status s = slot.collector->Collect(slot.stats);
     double secs = static_cast<double>(MonoNanos() - t0) / 1e9;
     std::string name(slot.collector->name());
     if (!s.ok() && slot.last_ok) {

@@ -318,41 +318,6 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
   return absl::OkStatus();
 }
 
-absl::StatusOr<Summary> Aggregator::SeriesSummary(const Snapshot& at, SeriesId id,
-                                                  int64_t window_ms) const {
-  const internal::History& h = pipeline_.history();
-  uint32_t tier = 0;
-  std::vector<internal::History::Segment> plan_v;
-  if (absl::Status st = h.Plan(at.timestamp_ms, window_ms, &tier, &plan_v); !st.ok()) return st;
-  const std::vector<internal::History::Segment>* plan = &plan_v;
-  if (!at.catalog || id >= at.catalog->series.size() || !at.catalog->series[id].alive) {
-    return absl::NotFoundError(absl::StrCat("series ", id, " not in snapshot"));
-  }
-  Summary s;
-  {
-    internal::ReaderLock lock(&h.mu);
-    const uint32_t col = h.ColumnOf(id, at.catalog->series[id].generation);
-    if (col == internal::History::kNoColumn) {
-      return absl::NotFoundError(absl::StrCat("series ", id, " has no history"));
-    }
-    for (const internal::History::Segment& seg : *plan) {
-      if (!h.Valid(seg)) continue;
-      if (seg.tier == 0) {
-        s.Add(h.RawRow(seg.abs)[col]);
-      } else {
-        internal::CoarseRow r = h.Coarse(seg.tier, seg.abs);
-        s.AddAggregate(r.sum[col], r.count[col], r.min[col], r.max[col]);
-      }
-    }
-  }
-  if (tier != 0) {
-    // Only the raw tail had samples: quantiles from them would be wrong.
-    s.samples.clear();
-    s.sketch.Clear();
-  }
-  return s;
-}
-
 absl::Status Aggregator::History(const Snapshot& at, SeriesId id, uint32_t tier,
                                  Sparkline* out) const {
   const internal::History& h = pipeline_.history();

@@ -204,7 +204,7 @@ class CgroupCollectorImpl final : public CgroupCollector {
 
   std::string_view name() const override { return "cgroup"; }
 
-  absl::Status Collect(pipeline::Pipeline& pipeline, CollectStats& stats) override;
+  absl::Status Collect(CollectStats& stats) override;
 
   std::vector<std::pair<EntityId, CgroupIdentity>> Identities() const override {
     std::vector<std::pair<EntityId, CgroupIdentity>> out;
@@ -787,10 +787,7 @@ void CgroupCollectorImpl::RefreshCgroups() {
   }
 }
 
-absl::Status CgroupCollectorImpl::Collect(pipeline::Pipeline& pipeline, CollectStats& stats) {
-  if (&pipeline != &pipeline_) {
-    return absl::InvalidArgumentError("cgroup collector: Collect() on a different pipeline");
-  }
+absl::Status CgroupCollectorImpl::Collect(CollectStats& stats) {
   if (!rescanned_ || std::chrono::steady_clock::now() - last_rescan_ >=
                          absl::ToChronoNanoseconds(options_.rescan_interval)) {
     Rescan();

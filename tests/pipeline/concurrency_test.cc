@@ -120,7 +120,6 @@ TEST(Concurrency, ReadersAndWriter) {
       (void)agg.History(*snap, snap->catalog->by_metric[g].front(), 1, &sl);
       auto pods = RollupPods(*snap, c, &w1m, Stat::kAvg);
       auto wl = RollupWorkloads(pods);
-      (void)agg.SeriesSummary(*snap, snap->catalog->by_metric[c].front(), 60'000);
       (void)p.stats();
       ++reads;
     }
