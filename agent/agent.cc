@@ -132,6 +132,27 @@ absl::Status Agent::Start() {
 
   // The kubelet client starts first so the cgroup labeler has pod metadata
   // as early as possible; it polls on its own thread.
+  if (absl::Status s = StartKubelet(); !s.ok()) return s;
+  StartCollectors();
+  if (collectors_.empty()) {
+    return absl::FailedPreconditionError(
+        "no collector could start; check --cgroup-root and --proc-root");
+  }
+  StartAggregates();
+  StartHealth();
+  if (absl::Status s = StartHttp(); !s.ok()) return s;
+
+  collection_thread_ = std::thread([this] {
+    NameThisThread("np-collect");
+    CollectionLoop();
+  });
+  LogInfo("nodepulse ", NODEPULSE_VERSION, " listening on ", config_.listen, " (port ",
+          server_->port(), "), interval ", absl::FormatDuration(config_.interval), ", cgroup root ",
+          config_.cgroup_root, ", proc root ", config_.proc_root);
+  return absl::OkStatus();
+}
+
+absl::Status Agent::StartKubelet() {
   if (config_.kubelet) {
     kubelet_ = std::make_shared<collectors::KubeletClient>(*config_.kubelet);
     if (absl::Status s = kubelet_->Start(); !s.ok()) return s;
@@ -142,9 +163,12 @@ absl::Status Agent::Start() {
             "cgroup and node metrics only (no namespace/pod/container labels, no network or "
             "volume stats)");
   }
+  return absl::OkStatus();
+}
 
-  // A collector that cannot start is reported and skipped: the agent keeps
-  // collecting what it can (e.g. node metrics without cgroups).
+// A collector that cannot start is reported and skipped: the agent keeps
+// collecting what it can (e.g. node metrics without cgroups).
+void Agent::StartCollectors() {
   collectors::CgroupOptions copts;
   copts.cgroup_root = config_.cgroup_root;
   copts.proc_root = config_.proc_root;
@@ -190,11 +214,9 @@ absl::Status Agent::Start() {
       LogError("kubelet collector disabled: ", c.status().ToString());
     }
   }
-  if (collectors_.empty()) {
-    return absl::FailedPreconditionError(
-        "no collector could start; check --cgroup-root and --proc-root");
-  }
+}
 
+void Agent::StartAggregates() {
   exporters::AggregatesOptions aopts;
   aopts.mixin_series = config_.mixin_series;
   aopts.metrics = config_.aggregates;
@@ -206,7 +228,9 @@ absl::Status Agent::Start() {
   }
   aggregates_ = std::make_shared<exporters::AggregatesEngine>(*pipeline_, std::move(aopts));
   aggregates_->Start();
+}
 
+void Agent::StartHealth() {
   exporters::HealthOptions health_opts;
   health_opts.self_metrics = {self_->registry()};
   health_opts.start_time_ms = absl::ToUnixMillis(absl::Now());
@@ -219,7 +243,9 @@ absl::Status Agent::Start() {
   if (config_.kubelet) health_opts.node_name = config_.kubelet->node_name;
   health_ = std::make_unique<exporters::HealthReporter>(*pipeline_, std::move(health_opts));
   health_->Start();
+}
 
+absl::Status Agent::StartHttp() {
   exporters::HttpServerOptions hopts;
   hopts.listen = config_.listen;
   hopts.num_threads = config_.http_threads;
@@ -236,16 +262,7 @@ absl::Status Agent::Start() {
   hopts.probe_listen = config_.probe_listen;
   server_ = std::make_unique<exporters::HttpServer>(hopts);
   RegisterHandlers();
-  if (absl::Status s = server_->Start(); !s.ok()) return s;
-
-  collection_thread_ = std::thread([this] {
-    NameThisThread("np-collect");
-    CollectionLoop();
-  });
-  LogInfo("nodepulse ", NODEPULSE_VERSION, " listening on ", config_.listen, " (port ",
-          server_->port(), "), interval ", absl::FormatDuration(config_.interval), ", cgroup root ",
-          config_.cgroup_root, ", proc root ", config_.proc_root);
-  return absl::OkStatus();
+  return server_->Start();
 }
 
 void Agent::RegisterHandlers() {

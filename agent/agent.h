@@ -66,6 +66,12 @@ class Agent {
   // resize_pending findings: pods whose in-place resize is deferred,
   // infeasible or failed (status resource: deferred|infeasible|error).
   std::vector<exporters::Finding> ResizeFindings() const;
+  // Start()'s steps, in order.
+  absl::Status StartKubelet();  // no-op without a kubelet
+  void StartCollectors();       // those that cannot start are logged and skipped
+  void StartAggregates();
+  void StartHealth();
+  absl::Status StartHttp();
   void RegisterHandlers();
   void CollectionLoop();
   void RunCycle();
