@@ -29,31 +29,15 @@ namespace {
 // neither stalls nor bursts collection; wall time is only for timestamps.
 int64_t MonoNanos() { return absl::ToInt64Nanoseconds(base::MonotonicNow()); }
 
-// (namespace, pod) -> workload from the kubelet's latest /pods, rebuilt only
-// when the kubelet publishes a new pod layout. Called on the aggregates thread.
+// The kubelet collector's owner lookup in the aggregates engine's terms.
+// Called on the aggregates thread.
 exporters::OwnerLookup OwnerLookupFromKubelet(std::shared_ptr<collectors::KubeletClient> kubelet) {
-  struct Cache {
-    std::mutex mu;
-    std::shared_ptr<const collectors::KubeletState> state;
-    std::map<std::pair<std::string, std::string>, exporters::PodOwnerInfo> owners;
-  };
-  auto cache = std::make_shared<Cache>();
-  return [kubelet, cache](absl::string_view ns, absl::string_view pod)
-             -> std::optional<exporters::PodOwnerInfo> {
-    std::shared_ptr<const collectors::KubeletState> state = kubelet->state();
-    if (!state) return std::nullopt;
-    std::lock_guard<std::mutex> lock(cache->mu);
-    if (cache->state != state) {
-      cache->state = state;
-      cache->owners.clear();
-      for (const collectors::PodMeta& p : state->pods) {
-        if (p.workload.name.empty()) continue;
-        cache->owners[{p.namespace_name, p.name}] = {p.workload.name, p.workload.kind};
-      }
-    }
-    auto it = cache->owners.find({std::string(ns), std::string(pod)});
-    if (it == cache->owners.end()) return std::nullopt;
-    return it->second;
+  return [lookup = collectors::MakePodOwnerLookup(std::move(kubelet))](
+             absl::string_view ns, absl::string_view pod) -> std::optional<exporters::PodOwnerInfo> {
+    std::optional<collectors::PodOwner> owner =
+        lookup(std::string_view(ns.data(), ns.size()), std::string_view(pod.data(), pod.size()));
+    if (!owner) return std::nullopt;
+    return exporters::PodOwnerInfo{std::move(owner->workload), std::move(owner->workload_kind)};
   };
 }
 
@@ -145,6 +129,27 @@ absl::Status Agent::Start() {
 
   // The kubelet client starts first so the cgroup labeler has pod metadata
   // as early as possible; it polls on its own thread.
+  if (absl::Status s = StartKubelet(); !s.ok()) return s;
+  StartCollectors();
+  if (collectors_.empty()) {
+    return absl::FailedPreconditionError(
+        "no collector could start; check --cgroup-root and --proc-root");
+  }
+  StartAggregates();
+  StartHealth();
+  if (absl::Status s = StartHttp(); !s.ok()) return s;
+
+  collection_thread_ = std::thread([this] {
+    NameThisThread("np-collect");
+    CollectionLoop();
+  });
+  LogInfo("nodepulse ", NODEPULSE_VERSION, " listening on ", config_.listen, " (port ",
+          server_->port(), "), interval ", absl::FormatDuration(config_.interval), ", cgroup root ",
+          config_.cgroup_root, ", proc root ", config_.proc_root);
+  return absl::OkStatus();
+}
+
+absl::Status Agent::StartKubelet() {
   if (config_.kubelet) {
     kubelet_ = std::make_shared<collectors::KubeletClient>(*config_.kubelet);
     if (absl::Status s = kubelet_->Start(); !s.ok()) return s;
@@ -155,9 +160,12 @@ absl::Status Agent::Start() {
             "cgroup and node metrics only (no namespace/pod/container labels, no network or "
             "volume stats)");
   }
+  return absl::OkStatus();
+}
 
-  // A collector that cannot start is reported and skipped: the agent keeps
-  // collecting what it can (e.g. node metrics without cgroups).
+// A collector that cannot start is reported and skipped: the agent keeps
+// collecting what it can (e.g. node metrics without cgroups).
+void Agent::StartCollectors() {
   collectors::CgroupOptions copts;
   copts.cgroup_root = config_.cgroup_root;
   copts.proc_root = config_.proc_root;
@@ -205,11 +213,9 @@ absl::Status Agent::Start() {
       LogError("kubelet collector disabled: ", c.status().ToString());
     }
   }
-  if (collectors_.empty()) {
-    return absl::FailedPreconditionError(
-        "no collector could start; check --cgroup-root and --proc-root");
-  }
+}
 
+void Agent::StartAggregates() {
   exporters::AggregatesOptions aopts;
   aopts.mixin_series = config_.mixin_series;
   aopts.metrics = config_.aggregates;
@@ -221,7 +227,9 @@ absl::Status Agent::Start() {
   }
   aggregates_ = std::make_shared<exporters::AggregatesEngine>(*pipeline_, std::move(aopts));
   aggregates_->Start();
+}
 
+void Agent::StartHealth() {
   exporters::HealthOptions health_opts;
   health_opts.self_metrics = {self_->registry()};
   health_opts.start_time_ms = absl::ToUnixMillis(absl::Now());
@@ -234,7 +242,9 @@ absl::Status Agent::Start() {
   if (config_.kubelet) health_opts.node_name = config_.kubelet->node_name;
   health_ = std::make_unique<exporters::HealthReporter>(*pipeline_, std::move(health_opts));
   health_->Start();
+}
 
+absl::Status Agent::StartHttp() {
   exporters::HttpServerOptions hopts;
   hopts.listen = config_.listen;
   hopts.num_threads = config_.http_threads;
@@ -251,16 +261,7 @@ absl::Status Agent::Start() {
   hopts.probe_listen = config_.probe_listen;
   server_ = std::make_unique<exporters::HttpServer>(hopts);
   RegisterHandlers();
-  if (absl::Status s = server_->Start(); !s.ok()) return s;
-
-  collection_thread_ = std::thread([this] {
-    NameThisThread("np-collect");
-    CollectionLoop();
-  });
-  LogInfo("nodepulse ", NODEPULSE_VERSION, " listening on ", config_.listen, " (port ",
-          server_->port(), "), interval ", absl::FormatDuration(config_.interval), ", cgroup root ",
-          config_.cgroup_root, ", proc root ", config_.proc_root);
-  return absl::OkStatus();
+  return server_->Start();
 }
 
 void Agent::RegisterHandlers() {
@@ -303,8 +304,13 @@ void Agent::Stop() {
     stop_ = true;
   }
   stop_cv_.notify_all();
-  // Reverse start order: collection, remote_write (drains the queue to disk
-  // and sends what it can for up to 10 s), HTTP, kubelet.
+  // Producers before consumers, not the reverse of Start(): the collection
+  // thread first (no new snapshot after it), then the threads that read
+  // snapshots (aggregates, the health tracker), then remote_write, which
+  // drains its queue to disk and sends what it can for up to 10 s while the
+  // HTTP server still answers probes and scrapes; then HTTP, and the
+  // kubelet poller last, since nothing reads its state once the threads
+  // above have stopped.
   if (collection_thread_.joinable()) collection_thread_.join();
   if (aggregates_) aggregates_->Stop();
   if (health_) health_->Stop();
@@ -373,7 +379,7 @@ void Agent::RunCycle() {
   pipeline_->BeginCycle(absl::ToUnixMillis(absl::Now()));
   for (CollectorSlot& slot : collectors_) {
     int64_t t0 = MonoNanos();
-    absl::Status s = slot.collector->Collect(*pipeline_, slot.stats);
+    absl::Status s = slot.collector->Collect(slot.stats);
     double secs = static_cast<double>(MonoNanos() - t0) / 1e9;
     std::string name(slot.collector->name());
     if (!s.ok() && slot.last_ok) {

@@ -1,7 +1,8 @@
 // Agent: wires collectors -> pipeline -> exporters and owns every thread.
 //
 // Start() builds the pipeline and collectors, starts the HTTP server and the
-// collection thread; Stop() stops them in reverse order. One collection thread
+// collection thread; Stop() stops the producers of snapshots before their
+// consumers, and HTTP only after remote_write's final drain (see Stop()). One collection thread
 // owns the pipeline and all collectors; HTTP handlers read only published
 // snapshots and atomics, so a slow scrape never delays a cycle.
 //
@@ -65,6 +66,12 @@ class Agent {
   // resize_pending findings: pods whose in-place resize is deferred,
   // infeasible or failed (status resource: deferred|infeasible|error).
   std::vector<exporters::Finding> ResizeFindings() const;
+  // Start()'s steps, in order.
+  absl::Status StartKubelet();  // no-op without a kubelet
+  void StartCollectors();       // those that cannot start are logged and skipped
+  void StartAggregates();
+  void StartHealth();
+  absl::Status StartHttp();
   void RegisterHandlers();
   void CollectionLoop();
   void RunCycle();

@@ -286,8 +286,11 @@ std::string Usage() {
   return out;
 }
 
-absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
-  Config cfg;
+namespace {
+
+// Sets the absl flags from `args` (--name=value, --name value, --noflag,
+// repeatable flags accumulated comma-separated); true when --help was asked.
+absl::StatusOr<bool> SetFlagsFrom(const std::vector<std::string>& args) {
   std::map<std::string, std::string> repeated;
   for (size_t i = 1; i < args.size(); ++i) {
     absl::string_view arg = args[i];
@@ -300,10 +303,7 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
     name = absl::StrReplaceAll(name, {{"-", "_"}});
     bool has_value = arg.find('=') != absl::string_view::npos;
     std::string value = has_value ? std::string(arg.substr(arg.find('=') + 1)) : "";
-    if (name == "help" || name == "h") {
-      cfg.help = true;
-      return cfg;
-    }
+    if (name == "help" || name == "h") return true;
     absl::CommandLineFlag* flag = Known(name) ? absl::FindCommandLineFlag(name) : nullptr;
     if (flag == nullptr && name.rfind("no", 0) == 0 && Known(name.substr(2)) && !has_value) {
       flag = absl::FindCommandLineFlag(name.substr(2));
@@ -339,10 +339,11 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
     }
   }
 
-  cfg.version = absl::GetFlag(FLAGS_version);
-  // Like --help: answers anywhere, before any flag is checked against this
-  // machine (the image build runs it in a root without /sys/fs/cgroup).
-  if (cfg.version) return cfg;
+  return false;
+}
+
+// --listen, --interval, the roots, limits and the HTTP server's flags.
+absl::Status ParseCollectionFlags(Config& cfg) {
   cfg.listen = absl::GetFlag(FLAGS_listen);
   if (absl::Status s = exporters::ValidateListenAddress(cfg.listen); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--listen: ", s.message()));
@@ -394,7 +395,12 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
   }
   if (absl::Status s = ParseHttpSecurity(cfg); !s.ok()) return s;
 
-  collectors::KubeletOptions k;
+  return absl::OkStatus();
+}
+
+// The --kubelet-* flags into `k` (resolved against the environment later)
+// and --kubelet-ready-grace.
+absl::Status ParseKubeletFlags(Config& cfg, collectors::KubeletOptions& k) {
   k.url = absl::GetFlag(FLAGS_kubelet_url);
   k.token_file = absl::GetFlag(FLAGS_kubelet_token_file);
   k.ca_file = absl::GetFlag(FLAGS_kubelet_ca_file);
@@ -427,24 +433,46 @@ absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
         "--kubelet-max-response-bytes=", max_resp, ": must be between 4096 and 4294967296"));
   }
   k.max_response_bytes = static_cast<size_t>(max_resp);
-  if (absl::Status s = ParseRemoteWrite(cfg); !s.ok()) return s;
-  cfg.mixin_series = absl::GetFlag(FLAGS_mixin_series);
-  {
-    absl::StatusOr<std::vector<std::string>> aggs =
-        exporters::ParseAggregateMetrics(absl::GetFlag(FLAGS_aggregates));
-    if (!aggs.ok()) return absl::InvalidArgumentError(absl::StrCat("--aggregates: ", aggs.status().message()));
-    cfg.aggregates = *std::move(aggs);
-  }
-  {
-    std::string r = absl::GetFlag(FLAGS_retention);
-    absl::StatusOr<std::vector<pipeline::TierSpec>> tiers =
-        pipeline::ParseRetention(std::string_view(r.data(), r.size()));
-    if (!tiers.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("--retention=", r, ": ", tiers.status().message()));
-    }
-    cfg.tiers = *std::move(tiers);
-  }
+  return absl::OkStatus();
+}
 
+// --mixin-series, --aggregates and --retention.
+absl::Status ParseAggregationFlags(Config& cfg) {
+  cfg.mixin_series = absl::GetFlag(FLAGS_mixin_series);
+  absl::StatusOr<std::vector<std::string>> aggs =
+      exporters::ParseAggregateMetrics(absl::GetFlag(FLAGS_aggregates));
+  if (!aggs.ok()) return absl::InvalidArgumentError(absl::StrCat("--aggregates: ", aggs.status().message()));
+  cfg.aggregates = *std::move(aggs);
+  std::string r = absl::GetFlag(FLAGS_retention);
+  absl::StatusOr<std::vector<pipeline::TierSpec>> tiers =
+      pipeline::ParseRetention(std::string_view(r.data(), r.size()));
+  if (!tiers.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--retention=", r, ": ", tiers.status().message()));
+  }
+  cfg.tiers = *std::move(tiers);
+
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseFlags(const std::vector<std::string>& args) {
+  Config cfg;
+  absl::StatusOr<bool> help = SetFlagsFrom(args);
+  if (!help.ok()) return help.status();
+  if (*help) {
+    cfg.help = true;
+    return cfg;
+  }
+  cfg.version = absl::GetFlag(FLAGS_version);
+  // Like --help: answers anywhere, before any flag is checked against this
+  // machine (the image build runs it in a root without /sys/fs/cgroup).
+  if (cfg.version) return cfg;
+  if (absl::Status s = ParseCollectionFlags(cfg); !s.ok()) return s;
+  collectors::KubeletOptions k;
+  if (absl::Status s = ParseKubeletFlags(cfg, k); !s.ok()) return s;
+  if (absl::Status s = ParseRemoteWrite(cfg); !s.ok()) return s;
+  if (absl::Status s = ParseAggregationFlags(cfg); !s.ok()) return s;
   absl::StatusOr<collectors::KubeletOptions> resolved = collectors::KubeletOptionsFromEnvironment(k);
   if (resolved.ok()) {
     cfg.kubelet = *std::move(resolved);

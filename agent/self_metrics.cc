@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "nodepulse/pipeline/metric_names.h"
 
 namespace nodepulse::agent {
 
@@ -26,139 +27,160 @@ std::string ReadSmallFile(const std::string& path) {
 
 }  // namespace
 
+// nodepulse_build_info and the collection cycle's families.
+void SelfMetrics::RegisterCycleMetrics(prometheus::Registry& r) {
+  prometheus::BuildGauge()
+      .Name("nodepulse_build_info")
+      .Help("A metric with a constant '1' value labelled by the nodepulse version.")
+      .Register(r)
+      .Add({{"version", NODEPULSE_VERSION}})
+      .Set(1);
+  cycles_ = &prometheus::BuildCounter()
+                    .Name(metric::kCycles)
+                    .Help("Collection cycles completed.")
+                    .Register(r)
+                    .Add({});
+  overruns_ = &prometheus::BuildCounter()
+                      .Name(metric::kCycleOverruns)
+                      .Help("Cycles that took longer than --interval, so ticks were skipped.")
+                      .Register(r)
+                      .Add({});
+  cycle_duration_ =
+      &prometheus::BuildHistogram()
+           .Name(metric::kCycleDuration)
+           .Help("Wall time of one collection cycle (all collectors and the pipeline).")
+           .Register(r)
+           .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                             0.025, 0.05, 0.1, 0.25, 0.5, 1});
+  last_cycle_ = &prometheus::BuildGauge()
+                        .Name("nodepulse_last_cycle_timestamp_seconds")
+                        .Help("Unix time at which the last collection cycle completed.")
+                        .Register(r)
+                        .Add({});
+}
+
+// Per-collector families (labelled by collector).
+void SelfMetrics::RegisterCollectorMetrics(prometheus::Registry& r) {
+  collector_success_ = &prometheus::BuildGauge()
+                               .Name(metric::kCollectorSuccess)
+                               .Help("1 if the collector's last cycle succeeded, else 0.")
+                               .Register(r);
+  collector_duration_ = &prometheus::BuildGauge()
+                                .Name(metric::kCollectorDuration)
+                                .Help("Wall time of the collector's last cycle.")
+                                .Register(r);
+  files_read_ = &prometheus::BuildCounter()
+                        .Name("nodepulse_files_read_total")
+                        .Help("Kernel files read by the collector.")
+                        .Register(r);
+  read_errors_ = &prometheus::BuildCounter()
+                         .Name(metric::kReadErrors)
+                         .Help("File reads that failed for a reason other than the cgroup vanishing.")
+                         .Register(r);
+  parse_errors_ = &prometheus::BuildCounter()
+                          .Name(metric::kParseErrors)
+                          .Help("Kernel files whose contents could not be parsed.")
+                          .Register(r);
+  discovery_walks_ = &prometheus::BuildCounter()
+                             .Name("nodepulse_discovery_walks_total")
+                             .Help("Walks of the cgroup hierarchies to find new cgroups: after a "
+                                   "directory change seen by inotify, and once a minute.")
+                             .Register(r);
+  slow_files_read_ = &prometheus::BuildCounter()
+                             .Name("nodepulse_slow_files_read_total")
+                             .Help("Part of nodepulse_files_read_total read every "
+                                   "--slow-interval: files that feed only /metrics.")
+                             .Register(r);
+  discovery_events_ = &prometheus::BuildCounter()
+                              .Name("nodepulse_discovery_events_total")
+                              .Help("Cycles that rescanned because inotify saw a cgroup "
+                                    "directory come or go.")
+                              .Register(r);
+  event_reads_ = &prometheus::BuildCounter()
+                         .Name("nodepulse_event_reads_total")
+                         .Help("memory.events and memory.swap.events read the moment the "
+                               "kernel reported a change.")
+                         .Register(r);
+  containers_ = &prometheus::BuildGauge()
+                        .Name("nodepulse_collector_entities")
+                        .Help("Cgroups (or other entities) the collector currently tracks.")
+                        .Register(r);
+}
+
+// The pipeline's series, entities and memory.
+void SelfMetrics::RegisterPipelineMetrics(prometheus::Registry& r) {
+  series_ = &prometheus::BuildGauge()
+                    .Name(metric::kSeries)
+                    .Help("Live series in the pipeline.")
+                    .Register(r)
+                    .Add({});
+  series_dropped_ = &prometheus::BuildCounter()
+                            .Name(metric::kSeriesDropped)
+                            .Help("New series refused because --max-series was reached.")
+                            .Register(r)
+                            .Add({});
+  series_created_ = &prometheus::BuildCounter()
+                            .Name("nodepulse_series_created_total")
+                            .Help("Series interned since start (new containers, devices, cpus).")
+                            .Register(r)
+                            .Add({});
+  entities_ = &prometheus::BuildGauge()
+                      .Name(metric::kEntities)
+                      .Help("Live entities (cgroups) in the pipeline.")
+                      .Register(r)
+                      .Add({});
+  pipeline_bytes_ = &prometheus::BuildGauge()
+                            .Name(metric::kPipelineBytes)
+                            .Help("Memory held by the pipeline's series table, rows and rings.")
+                            .Register(r)
+                            .Add({});
+  history_bytes_ = &prometheus::BuildGauge()
+                           .Name("nodepulse_pipeline_history_bytes")
+                           .Help("Bytes of the history rings (part of nodepulse_pipeline_bytes).")
+                           .Register(r)
+                           .Add({});
+  history_series_ = &prometheus::BuildGauge()
+                            .Name("nodepulse_pipeline_history_series")
+                            .Help("Live series that keep history (--retention rings).")
+                            .Register(r)
+                            .Add({});
+  blocks_released_ = &prometheus::BuildCounter()
+                             .Name("nodepulse_pipeline_history_blocks_released_total")
+                             .Help("Blocks of 256 ring columns given back after their series were gone.")
+                             .Register(r)
+                             .Add({});
+}
+
+// process_*: the agent process itself.
+void SelfMetrics::RegisterProcessMetrics(prometheus::Registry& r) {
+  process_cpu_ = &prometheus::BuildCounter()
+                         .Name(metric::kProcessCpuSeconds)
+                         .Help("Total user and system CPU time spent in seconds.")
+                         .Register(r)
+                         .Add({});
+  rss_bytes_ = &prometheus::BuildGauge()
+                       .Name(metric::kProcessResidentMemory)
+                       .Help("Resident memory size in bytes.")
+                       .Register(r)
+                       .Add({});
+  open_fds_ = &prometheus::BuildGauge()
+                      .Name("process_open_fds")
+                      .Help("Number of open file descriptors.")
+                      .Register(r)
+                      .Add({});
+}
+
 absl::StatusOr<std::shared_ptr<SelfMetrics>> SelfMetrics::Create(const std::string& proc_root) {
   std::shared_ptr<SelfMetrics> m(new SelfMetrics());
   m->proc_root_ = proc_root;
   m->registry_ = std::make_shared<prometheus::Registry>();
   prometheus::Registry& r = *m->registry_;
   try {
-    prometheus::BuildGauge()
-        .Name("nodepulse_build_info")
-        .Help("A metric with a constant '1' value labelled by the nodepulse version.")
-        .Register(r)
-        .Add({{"version", NODEPULSE_VERSION}})
-        .Set(1);
-    m->cycles_ = &prometheus::BuildCounter()
-                      .Name("nodepulse_cycles_total")
-                      .Help("Collection cycles completed.")
-                      .Register(r)
-                      .Add({});
-    m->overruns_ = &prometheus::BuildCounter()
-                        .Name("nodepulse_cycle_overruns_total")
-                        .Help("Cycles that took longer than --interval, so ticks were skipped.")
-                        .Register(r)
-                        .Add({});
-    m->cycle_duration_ =
-        &prometheus::BuildHistogram()
-             .Name("nodepulse_cycle_duration_seconds")
-             .Help("Wall time of one collection cycle (all collectors and the pipeline).")
-             .Register(r)
-             .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                               0.025, 0.05, 0.1, 0.25, 0.5, 1});
-    m->last_cycle_ = &prometheus::BuildGauge()
-                          .Name("nodepulse_last_cycle_timestamp_seconds")
-                          .Help("Unix time at which the last collection cycle completed.")
-                          .Register(r)
-                          .Add({});
-    m->collector_success_ = &prometheus::BuildGauge()
-                                 .Name("nodepulse_collector_success")
-                                 .Help("1 if the collector's last cycle succeeded, else 0.")
-                                 .Register(r);
-    m->collector_duration_ = &prometheus::BuildGauge()
-                                  .Name("nodepulse_collector_duration_seconds")
-                                  .Help("Wall time of the collector's last cycle.")
-                                  .Register(r);
-    m->files_read_ = &prometheus::BuildCounter()
-                          .Name("nodepulse_files_read_total")
-                          .Help("Kernel files read by the collector.")
-                          .Register(r);
-    m->read_errors_ = &prometheus::BuildCounter()
-                           .Name("nodepulse_read_errors_total")
-                           .Help("File reads that failed for a reason other than the cgroup vanishing.")
-                           .Register(r);
-    m->parse_errors_ = &prometheus::BuildCounter()
-                            .Name("nodepulse_parse_errors_total")
-                            .Help("Kernel files whose contents could not be parsed.")
-                            .Register(r);
-    m->discovery_walks_ = &prometheus::BuildCounter()
-                               .Name("nodepulse_discovery_walks_total")
-                               .Help("Walks of the cgroup hierarchies to find new cgroups: after a "
-                                     "directory change seen by inotify, and once a minute.")
-                               .Register(r);
-    m->slow_files_read_ = &prometheus::BuildCounter()
-                               .Name("nodepulse_slow_files_read_total")
-                               .Help("Part of nodepulse_files_read_total read every "
-                                     "--slow-interval: files that feed only /metrics.")
-                               .Register(r);
-    m->discovery_events_ = &prometheus::BuildCounter()
-                                .Name("nodepulse_discovery_events_total")
-                                .Help("Cycles that rescanned because inotify saw a cgroup "
-                                      "directory come or go.")
-                                .Register(r);
-    m->event_reads_ = &prometheus::BuildCounter()
-                           .Name("nodepulse_event_reads_total")
-                           .Help("memory.events and memory.swap.events read the moment the "
-                                 "kernel reported a change.")
-                           .Register(r);
-    m->containers_ = &prometheus::BuildGauge()
-                          .Name("nodepulse_collector_entities")
-                          .Help("Cgroups (or other entities) the collector currently tracks.")
-                          .Register(r);
-    m->series_ = &prometheus::BuildGauge()
-                      .Name("nodepulse_series")
-                      .Help("Live series in the pipeline.")
-                      .Register(r)
-                      .Add({});
-    m->series_dropped_ = &prometheus::BuildCounter()
-                              .Name("nodepulse_series_dropped_total")
-                              .Help("New series refused because --max-series was reached.")
-                              .Register(r)
-                              .Add({});
-    m->series_created_ = &prometheus::BuildCounter()
-                              .Name("nodepulse_series_created_total")
-                              .Help("Series interned since start (new containers, devices, cpus).")
-                              .Register(r)
-                              .Add({});
-    m->entities_ = &prometheus::BuildGauge()
-                        .Name("nodepulse_entities")
-                        .Help("Live entities (cgroups) in the pipeline.")
-                        .Register(r)
-                        .Add({});
-    m->pipeline_bytes_ = &prometheus::BuildGauge()
-                              .Name("nodepulse_pipeline_bytes")
-                              .Help("Memory held by the pipeline's series table, rows and rings.")
-                              .Register(r)
-                              .Add({});
-    m->history_bytes_ = &prometheus::BuildGauge()
-                             .Name("nodepulse_pipeline_history_bytes")
-                             .Help("Bytes of the history rings (part of nodepulse_pipeline_bytes).")
-                             .Register(r)
-                             .Add({});
-    m->history_series_ = &prometheus::BuildGauge()
-                              .Name("nodepulse_pipeline_history_series")
-                              .Help("Live series that keep history (--retention rings).")
-                              .Register(r)
-                              .Add({});
-    m->blocks_released_ = &prometheus::BuildCounter()
-                               .Name("nodepulse_pipeline_history_blocks_released_total")
-                               .Help("Blocks of 256 ring columns given back after their series were gone.")
-                               .Register(r)
-                               .Add({});
-    m->process_cpu_ = &prometheus::BuildCounter()
-                           .Name("process_cpu_seconds_total")
-                           .Help("Total user and system CPU time spent in seconds.")
-                           .Register(r)
-                           .Add({});
-    m->rss_bytes_ = &prometheus::BuildGauge()
-                         .Name("process_resident_memory_bytes")
-                         .Help("Resident memory size in bytes.")
-                         .Register(r)
-                         .Add({});
-    m->open_fds_ = &prometheus::BuildGauge()
-                        .Name("process_open_fds")
-                        .Help("Number of open file descriptors.")
-                        .Register(r)
-                        .Add({});
+    // In this order: it is the order of the families in /metrics.
+    m->RegisterCycleMetrics(r);
+    m->RegisterCollectorMetrics(r);
+    m->RegisterPipelineMetrics(r);
+    m->RegisterProcessMetrics(r);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("registering self-metrics: ", e.what()));
   }

@@ -38,6 +38,11 @@ class SelfMetrics {
 
  private:
   SelfMetrics() = default;
+  // Create()'s steps; prometheus-cpp throws on an invalid name.
+  void RegisterCycleMetrics(prometheus::Registry& r);
+  void RegisterCollectorMetrics(prometheus::Registry& r);
+  void RegisterPipelineMetrics(prometheus::Registry& r);
+  void RegisterProcessMetrics(prometheus::Registry& r);
   struct PerCollector {
     prometheus::Gauge* success;
     prometheus::Gauge* duration;

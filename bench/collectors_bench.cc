@@ -147,7 +147,7 @@ class World {
     collector_ = *std::move(c);
     // Warm-up cycle: interns per-device series, grows buffers.
     pipeline_.BeginCycle(1);
-    absl::Status s = collector_->Collect(pipeline_, stats_);
+    absl::Status s = collector_->Collect(stats_);
     pipeline_.EndCycle();
     if (!s.ok()) error_ = std::string(s.message());
     FindCollectorFds();
@@ -256,7 +256,7 @@ void BM_CollectCgroups(benchmark::State& state) {
     ThreadCpuNs(&u0, &s0);
     double v0 = g_vcsw, i0 = g_ivcsw;
     double t0 = NowNs();
-    absl::Status s = w->collector().Collect(w->pipeline(), w->stats());
+    absl::Status s = w->collector().Collect(w->stats());
     double t1 = NowNs();
     ThreadCpuNs(&u1, &s1);
     vcsw += g_vcsw - v0;

@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
     pipeline.BeginCycle(cycle * 1000);
     nodepulse::collectors::CollectStats stats;
     const double cpu0 = ThreadCpuMs();
-    (void)(*collector)->Collect(pipeline, stats);
+    (void)(*collector)->Collect(stats);
     const double cpu = ThreadCpuMs() - cpu0;
     pipeline.EndCycle();
     if (cycle > 0) {  // the first cycle reads every file once

@@ -123,8 +123,8 @@ int ListCollectorFiles(const Flags& f, int out) {
   }
   collectors::CollectStats stats;
   p.BeginCycle(1);
-  (void)(*cg)->Collect(p, stats);
-  (void)(*node)->Collect(p, stats);
+  (void)(*cg)->Collect(stats);
+  (void)(*node)->Collect(stats);
   p.EndCycle();
   std::string text;
   for (const auto& o : nodepulse::bench::OpenPathFds()) {

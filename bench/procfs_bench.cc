@@ -40,7 +40,7 @@ size_t SamplesPerCycle() {
   if (!c.ok()) return 0;
   CollectStats stats;
   p.BeginCycle(0);
-  (void)(*c)->Collect(p, stats);
+  (void)(*c)->Collect(stats);
   p.EndCycle();
   size_t n = 0;
   for (double v : p.snapshot()->values) n += std::isnan(v) ? 0 : 1;
@@ -58,7 +58,7 @@ void BM_ProcfsCollect(benchmark::State& state) {
   CollectStats stats;
   for (int i = 0; i < 2; ++i) {  // discovery and buffer growth happen here
     p.BeginCycle(i);
-    (void)collector.Collect(p, stats);
+    (void)collector.Collect(stats);
     p.EndCycle();
   }
   const size_t samples = SamplesPerCycle();
@@ -66,7 +66,7 @@ void BM_ProcfsCollect(benchmark::State& state) {
   allocs.Start();
   for (auto _ : state) {
     p.BeginCycle(0);
-    absl::Status s = collector.Collect(p, stats);
+    absl::Status s = collector.Collect(stats);
     benchmark::DoNotOptimize(s);
   }
   const uint64_t allocations = allocs.Stop();

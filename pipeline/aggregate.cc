@@ -32,6 +32,19 @@ struct WindowStats::Scratch {
   std::vector<uint32_t> gen;
   std::vector<const internal::Cell*> raw_rows, last_rows;
   std::vector<internal::CoarseRow> coarse_rows;
+
+  // Sizes `out` for n series, every value unset.
+  static void Reset(WindowStats& out, size_t n, bool quantiles);
+  // Room for a block of `len` columns.
+  void Fit(size_t len, size_t c0);
+  // The rows of columns [c0, c0 + len) that `plan` reads, and (rolled-up
+  // windows) the raw rows [last_from, r) `last` comes from. Under h.mu.
+  void CollectRows(const internal::History& h, int64_t last_from, int64_t r, bool need_last, size_t c0);
+  // Column-major copy of the raw rows of `len` columns for quantiles (each
+  // column sorts in place after the lock is released); returns the rows.
+  size_t TransposeForQuantiles(size_t len);
+  // Finishes the block's accumulators and writes its series into `out`.
+  void Publish(const Catalog& cat, size_t len, size_t k, bool quantiles, WindowStats& out);
 };
 
 namespace {
@@ -131,6 +144,97 @@ double WindowStats::Get(SeriesId id, Stat stat) const {
   return q_[static_cast<size_t>(stat) - static_cast<size_t>(Stat::kP50)][id];
 }
 
+// assign() keeps capacity: a reused WindowStats allocates nothing. But n
+// follows the pipeline's id space, which grows with container churn and is
+// cut back afterwards (Pipeline::ReleaseEmptyBlocks): a capacity far above n
+// is the churn's peak, kept resident for good (measured: ~0.86 MB over the
+// aggregates engine's and the health reporter's WindowStats after
+// 200-cgroup churn on a 20 MB agent), so it is given back.
+void WindowStats::Scratch::Reset(WindowStats& out, size_t n, bool quantiles) {
+  auto fit = [](std::vector<double>& v, size_t want, double fill) {
+    v.assign(want, fill);
+    if (v.capacity() > 2 * want + 1024) v.shrink_to_fit();
+  };
+  for (auto* v : {&out.sum_, &out.min_, &out.max_, &out.last_}) fit(*v, n, kNaN);
+  fit(out.count_, n, 0.0);
+  for (auto& q : out.q_) fit(q, quantiles ? n : 0, kNaN);
+}
+
+void WindowStats::Scratch::Fit(size_t len, size_t c0) {
+  if (sum.size() < len) {
+    for (auto* v : {&sum, &count, &mn, &mx, &last}) v->resize(len);
+    owner.resize(len);
+    gen.resize(len);
+  } else if (c0 == 0 && sum.size() > 2 * len + 1024) {
+    // The read budget follows the rings' width, which shrinks back after
+    // churn: so does the scratch sized by it.
+    for (auto* v : {&sum, &count, &mn, &mx, &last}) {
+      v->resize(len);
+      v->shrink_to_fit();
+    }
+    owner.resize(len);
+    owner.shrink_to_fit();
+    gen.resize(len);
+    gen.shrink_to_fit();
+  }
+}
+
+void WindowStats::Scratch::CollectRows(const internal::History& h, int64_t last_from, int64_t r,
+                                       bool need_last, size_t c0) {
+  raw_rows.clear();
+  coarse_rows.clear();
+  last_rows.clear();
+  if (need_last) {
+    // Coarse slots do not know their last sample: take it from the window's
+    // newest raw slots (one tier-1 step, see aggregate.h).
+    for (int64_t a = last_from; a <= r; ++a) {
+      if (h.Valid({0, a})) last_rows.push_back(h.RawRow(a) + c0);
+    }
+  }
+  for (const internal::History::Segment& seg : plan) {
+    // A slot overwritten since planning (a very slow reader on a window as
+    // long as its ring) is skipped rather than read from the future.
+    if (!h.Valid(seg)) continue;
+    if (seg.tier == 0) {
+      raw_rows.push_back(h.RawRow(seg.abs) + c0);
+    } else {
+      internal::CoarseRow row = h.Coarse(seg.tier, seg.abs);
+      coarse_rows.push_back({row.sum + c0, row.count + c0, row.min + c0, row.max + c0});
+    }
+  }
+}
+
+size_t WindowStats::Scratch::TransposeForQuantiles(size_t len) {
+  const size_t k = raw_rows.size();
+  if (qbuf.size() < len * k) qbuf.resize(len * k);
+  for (size_t r = 0; r < k; ++r) {
+    const internal::Cell* row = raw_rows[r];
+    for (size_t j = 0; j < len; ++j) qbuf[j * k + r] = static_cast<double>(row[j]);
+  }
+  return k;
+}
+
+void WindowStats::Scratch::Publish(const Catalog& cat, size_t len, size_t k, bool quantiles, WindowStats& out) {
+  internal::FinishAcc({sum.data(), count.data(), mn.data(), mx.data(), last.data()}, len);
+  const size_t n = out.sum_.size();
+  for (size_t j = 0; j < len; ++j) {
+    const SeriesId id = owner[j];
+    if (id >= n || !SeriesMatches(cat, id, gen[j])) continue;
+    out.sum_[id] = sum[j];
+    out.count_[id] = count[j];
+    out.min_[id] = mn[j];
+    out.max_[id] = mx[j];
+    out.last_[id] = last[j];
+    if (!quantiles) continue;
+    double* col = qbuf.data() + j * k;
+    double* end = std::remove_if(col, col + k, [](double v) { return std::isnan(v); });
+    std::sort(col, end);
+    for (size_t q = 0; q < kQuantiles.size(); ++q) {
+      out.q_[q][id] = SortedQuantile(col, static_cast<size_t>(end - col), kQuantiles[q]);
+    }
+  }
+}
+
 absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool quantiles,
                                  WindowStats* out) const {
   const internal::History& h = pipeline_.history();
@@ -160,30 +264,12 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
   out->timestamp_ms_ = at.timestamp_ms;
   out->tier_ = tier;
   out->quantiles_ = quantiles;
-  // assign() keeps capacity: a reused WindowStats allocates nothing. But n
-  // follows the pipeline's id space, which grows with container churn and
-  // is cut back afterwards (Pipeline::ReleaseEmptyBlocks): a capacity far
-  // above n is the churn's peak, kept resident for good (measured: ~0.86 MB
-  // over the aggregates engine's and the health reporter's WindowStats after
-  // 200-cgroup churn on a 20 MB agent), so it is given back.
-  auto fit = [](std::vector<double>& v, size_t want, double fill) {
-    v.assign(want, fill);
-    if (v.capacity() > 2 * want + 1024) v.shrink_to_fit();
-  };
-  for (auto* v : {&out->sum_, &out->min_, &out->max_, &out->last_}) fit(*v, n, kNaN);
-  fit(out->count_, n, 0.0);
-  for (auto& q : out->q_) fit(q, quantiles ? n : 0, kNaN);
+  WindowStats::Scratch::Reset(*out, n, quantiles);
   if (!at.catalog) return absl::OkStatus();
   const Catalog& cat = *at.catalog;
 
-  std::vector<double>& sum = sc.sum;
   std::vector<double>& count = sc.count;
-  std::vector<double>& mn = sc.mn;
-  std::vector<double>& mx = sc.mx;
   std::vector<double>& last = sc.last;
-  std::vector<double>& qbuf = sc.qbuf;
-  std::vector<SeriesId>& owner = sc.owner;
-  std::vector<uint32_t>& gen = sc.gen;
   std::vector<const internal::Cell*>& raw_rows = sc.raw_rows;
   std::vector<const internal::Cell*>& last_rows = sc.last_rows;
   std::vector<internal::CoarseRow>& coarse_rows = sc.coarse_rows;
@@ -218,44 +304,9 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
       const size_t hw = h.capacity();
       if (c0 >= hw) break;
       len = std::min(h.ReadBudget(*plan), hw - c0);
-      raw_rows.clear();
-      coarse_rows.clear();
-      last_rows.clear();
-      if (tier != 0 || mixed) {
-        // Coarse slots do not know their last sample: take it from the
-        // window's newest raw slots (one tier-1 step, see aggregate.h).
-        for (int64_t a = last_from; a <= r; ++a) {
-          if (h.Valid({0, a})) last_rows.push_back(h.RawRow(a) + c0);
-        }
-      }
-      for (const internal::History::Segment& seg : *plan) {
-        // A slot overwritten since planning (a very slow reader on a window
-        // as long as its ring) is skipped rather than read from the future.
-        if (!h.Valid(seg)) continue;
-        if (seg.tier == 0) {
-          raw_rows.push_back(h.RawRow(seg.abs) + c0);
-        } else {
-          internal::CoarseRow r = h.Coarse(seg.tier, seg.abs);
-          coarse_rows.push_back({r.sum + c0, r.count + c0, r.min + c0, r.max + c0});
-        }
-      }
-      if (sum.size() < len) {
-        for (auto* v : {&sum, &count, &mn, &mx, &last}) v->resize(len);
-        owner.resize(len);
-        gen.resize(len);
-      } else if (c0 == 0 && sum.size() > 2 * len + 1024) {
-        // The read budget follows the rings' width, which shrinks back after
-        // churn: so does the scratch sized by it.
-        for (auto* v : {&sum, &count, &mn, &mx, &last}) {
-          v->resize(len);
-          v->shrink_to_fit();
-        }
-        owner.resize(len);
-        owner.shrink_to_fit();
-        gen.resize(len);
-        gen.shrink_to_fit();
-      }
-      internal::Acc acc{sum.data(), count.data(), mn.data(), mx.data(), last.data()};
+      sc.CollectRows(h, last_from, r, tier != 0 || mixed, c0);
+      sc.Fit(len, c0);
+      internal::Acc acc{sc.sum.data(), count.data(), sc.mn.data(), sc.mx.data(), last.data()};
       internal::ResetAcc(acc, len);
       internal::FoldCoarse(coarse_rows.data(), coarse_rows.size(), len, acc);
       if (tier == 0 && !mixed) {
@@ -281,76 +332,17 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
           internal::FoldLast(last_rows.data(), last_rows.size(), len, acc.last);
         }
       }
-      if (quantiles) {
-        // Transposed copy (column-major) so each column sorts in place after
-        // the lock is released; the budget keeps it near one row.
-        k = raw_rows.size();
-        if (qbuf.size() < len * k) qbuf.resize(len * k);
-        for (size_t r = 0; r < k; ++r) {
-          const internal::Cell* row = raw_rows[r];
-          for (size_t j = 0; j < len; ++j) qbuf[j * k + r] = static_cast<double>(row[j]);
-        }
-      }
+      // The budget keeps the copy near one row.
+      if (quantiles) k = sc.TransposeForQuantiles(len);
       for (size_t j = 0; j < len; ++j) {
-        owner[j] = h.owner(static_cast<uint32_t>(c0 + j));
-        gen[j] = h.owner_generation(static_cast<uint32_t>(c0 + j));
+        sc.owner[j] = h.owner(static_cast<uint32_t>(c0 + j));
+        sc.gen[j] = h.owner_generation(static_cast<uint32_t>(c0 + j));
       }
     }
-    internal::FinishAcc({sum.data(), count.data(), mn.data(), mx.data(), last.data()}, len);
-    for (size_t j = 0; j < len; ++j) {
-      const SeriesId id = owner[j];
-      if (id >= n || !SeriesMatches(cat, id, gen[j])) continue;
-      out->sum_[id] = sum[j];
-      out->count_[id] = count[j];
-      out->min_[id] = mn[j];
-      out->max_[id] = mx[j];
-      out->last_[id] = last[j];
-      if (!quantiles) continue;
-      double* col = qbuf.data() + j * k;
-      double* end = std::remove_if(col, col + k, [](double v) { return std::isnan(v); });
-      std::sort(col, end);
-      for (size_t q = 0; q < kQuantiles.size(); ++q) {
-        out->q_[q][id] = SortedQuantile(col, static_cast<size_t>(end - col), kQuantiles[q]);
-      }
-    }
+    sc.Publish(cat, len, k, quantiles, *out);
     c0 += len;
   }
   return absl::OkStatus();
-}
-
-absl::StatusOr<Summary> Aggregator::SeriesSummary(const Snapshot& at, SeriesId id,
-                                                  int64_t window_ms) const {
-  const internal::History& h = pipeline_.history();
-  uint32_t tier = 0;
-  std::vector<internal::History::Segment> plan_v;
-  if (absl::Status st = h.Plan(at.timestamp_ms, window_ms, &tier, &plan_v); !st.ok()) return st;
-  const std::vector<internal::History::Segment>* plan = &plan_v;
-  if (!at.catalog || id >= at.catalog->series.size() || !at.catalog->series[id].alive) {
-    return absl::NotFoundError(absl::StrCat("series ", id, " not in snapshot"));
-  }
-  Summary s;
-  {
-    base::ReaderLock lock(&h.mu);
-    const uint32_t col = h.ColumnOf(id, at.catalog->series[id].generation);
-    if (col == internal::History::kNoColumn) {
-      return absl::NotFoundError(absl::StrCat("series ", id, " has no history"));
-    }
-    for (const internal::History::Segment& seg : *plan) {
-      if (!h.Valid(seg)) continue;
-      if (seg.tier == 0) {
-        s.Add(h.RawRow(seg.abs)[col]);
-      } else {
-        internal::CoarseRow r = h.Coarse(seg.tier, seg.abs);
-        s.AddAggregate(r.sum[col], r.count[col], r.min[col], r.max[col]);
-      }
-    }
-  }
-  if (tier != 0) {
-    // Only the raw tail had samples: quantiles from them would be wrong.
-    s.samples.clear();
-    s.sketch.Clear();
-  }
-  return s;
 }
 
 absl::Status Aggregator::History(const Snapshot& at, SeriesId id, uint32_t tier,

@@ -262,11 +262,6 @@ Pipeline::Pipeline(Options options)
     : impl_(std::make_unique<Impl>(Sanitized(std::move(options)))) {}
 Pipeline::~Pipeline() = default;
 
-absl::StatusOr<std::unique_ptr<Pipeline>> Pipeline::Create(Options options) {
-  if (absl::Status s = ValidateTiers(options.tiers); !s.ok()) return s;
-  return std::make_unique<Pipeline>(std::move(options));
-}
-
 const internal::History& Pipeline::history() const { return impl_->history; }
 
 absl::StatusOr<MetricId> Pipeline::RegisterMetric(const MetricSpec& spec) {

@@ -219,7 +219,7 @@ class CgroupCollectorImpl final : public CgroupCollector {
 
   std::string_view name() const override { return "cgroup"; }
 
-  absl::Status Collect(pipeline::Pipeline& pipeline, CollectStats& stats) override;
+  absl::Status Collect(CollectStats& stats) override;
 
   std::vector<std::pair<EntityId, CgroupIdentity>> Identities() const override {
     std::vector<std::pair<EntityId, CgroupIdentity>> out;
@@ -1048,10 +1048,7 @@ void CgroupCollectorImpl::RefreshCgroups(TimePoint now, bool all) {
   }
 }
 
-absl::Status CgroupCollectorImpl::Collect(pipeline::Pipeline& pipeline, CollectStats& stats) {
-  if (&pipeline != &pipeline_) {
-    return absl::InvalidArgumentError("cgroup collector: Collect() on a different pipeline");
-  }
+absl::Status CgroupCollectorImpl::Collect(CollectStats& stats) {
   const TimePoint now = Now();
   // Captured notify files first: a cgroup removed since is retired below
   // with the values they hold (an OOM kill), not with older ones.

@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "nodepulse/collectors/kubelet.h"
+#include "nodepulse/pipeline/metric_names.h"
 
 namespace nodepulse::collectors {
 namespace {
@@ -73,15 +74,15 @@ enum M : int {
 const pipeline::MetricSpec kSpecs[kMetricCount] = {
     {"kube_pod_container_resource_requests", "Requested resources by a container (cores, bytes).", MetricKind::kGauge},
     {"kube_pod_container_resource_limits", "Resource limits of a container (cores, bytes).", MetricKind::kGauge},
-    {"kube_pod_container_status_restarts_total", "Restarts of a container, from the kubelet.", MetricKind::kCounter},
+    {metric::kKubePodContainerRestarts, "Restarts of a container, from the kubelet.", MetricKind::kCounter},
     {"kube_pod_container_status_last_terminated_reason", "Why the container last terminated (1 for the reason).", MetricKind::kGauge},
     {"kube_pod_owner", "The pod's controlling owner as the kubelet lists it.", MetricKind::kGauge},
     {"namespace_workload_pod:kube_pod_owner:relabel", "The pod's resolved workload (ReplicaSet->Deployment, Job->CronJob).", MetricKind::kGauge},
-    {"nodepulse_pod_oom_kills_total", "Container restarts of the pod whose last termination was OOMKilled, seen by this agent.", MetricKind::kCounter},
-    {"nodepulse_workload_oom_kills_total", "OOM kills across the workload's pods on this node, seen by this agent.", MetricKind::kCounter},
-    {"container_network_receive_bytes_total", "Cumulative count of bytes received", MetricKind::kCounter, true},
+    {metric::kPodOomKills, "Container restarts of the pod whose last termination was OOMKilled, seen by this agent.", MetricKind::kCounter},
+    {metric::kWorkloadOomKills, "OOM kills across the workload's pods on this node, seen by this agent.", MetricKind::kCounter},
+    {metric::kContainerNetworkReceiveBytes, "Cumulative count of bytes received", MetricKind::kCounter, true},
     {"container_network_receive_errors_total", "Cumulative count of errors encountered while receiving", MetricKind::kCounter},
-    {"container_network_transmit_bytes_total", "Cumulative count of bytes transmitted", MetricKind::kCounter, true},
+    {metric::kContainerNetworkTransmitBytes, "Cumulative count of bytes transmitted", MetricKind::kCounter, true},
     {"container_network_transmit_errors_total", "Cumulative count of errors encountered while transmitting", MetricKind::kCounter},
     {"nodepulse_pod_ephemeral_storage_used_bytes", "Ephemeral storage used by the pod (rootfs, logs, emptyDirs), from the kubelet.", MetricKind::kGauge},
     {"nodepulse_pod_ephemeral_storage_inodes_used", "Inodes used by the pod's ephemeral storage, from the kubelet.", MetricKind::kGauge},
@@ -113,8 +114,9 @@ double Present(const StatValue& v) { return v.present ? v.value : kNaN; }
 
 class KubeletCollector : public Collector {
  public:
-  KubeletCollector(std::shared_ptr<const KubeletClient> client, KubeletCollectorOptions options)
-      : client_(std::move(client)), options_(std::move(options)) {}
+  KubeletCollector(std::shared_ptr<const KubeletClient> client, pipeline::Pipeline& pipeline,
+                   KubeletCollectorOptions options)
+      : client_(std::move(client)), pipeline_(pipeline), options_(std::move(options)) {}
 
   absl::Status Init(pipeline::Pipeline& p) {
     for (int i = 0; i < kMetricCount; ++i) {
@@ -143,7 +145,8 @@ class KubeletCollector : public Collector {
 
   std::string_view name() const override { return "kubelet"; }
 
-  absl::Status Collect(pipeline::Pipeline& p, CollectStats& stats) override {
+  absl::Status Collect(CollectStats& stats) override {
+    pipeline::Pipeline& p = pipeline_;
     std::shared_ptr<const KubeletState> state = client_->state();
     if (!bound_ || state->layout_version != bound_version_) {
       Rebind(p, *state);
@@ -386,6 +389,7 @@ class KubeletCollector : public Collector {
   }
 
   std::shared_ptr<const KubeletClient> client_;
+  pipeline::Pipeline& pipeline_;
   KubeletCollectorOptions options_;
   MetricId metric_[kMetricCount] = {};
   SeriesId up_ = pipeline::kNoSeries;
@@ -405,7 +409,7 @@ class KubeletCollector : public Collector {
 absl::StatusOr<std::unique_ptr<Collector>> NewKubeletCollector(
     std::shared_ptr<const KubeletClient> client, pipeline::Pipeline& pipeline,
     KubeletCollectorOptions options) {
-  auto c = std::make_unique<KubeletCollector>(std::move(client), std::move(options));
+  auto c = std::make_unique<KubeletCollector>(std::move(client), pipeline, std::move(options));
   if (absl::Status s = c->Init(pipeline); !s.ok()) return s;
   return std::unique_ptr<Collector>(std::move(c));
 }

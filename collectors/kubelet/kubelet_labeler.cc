@@ -1,7 +1,12 @@
-// The kubelet join: cAdvisor's labels for a cgroup, and pod UID -> owner for
-// the pipeline's rollups, both read from the client's latest state.
+// The kubelet join: cAdvisor's labels for a cgroup, and (namespace, pod) ->
+// owning workload for the aggregates, both read from the client's latest
+// state.
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "nodepulse/collectors/kubelet.h"
 
@@ -31,13 +36,29 @@ std::function<pipeline::Labels(const CgroupIdentity&)> MakeKubeletLabeler(
   };
 }
 
-std::function<std::optional<PodOwner>(std::string_view pod_uid)> MakePodOwnerLookup(
-    std::shared_ptr<const KubeletClient> client) {
-  return [client = std::move(client)](std::string_view uid) -> std::optional<PodOwner> {
+std::function<std::optional<PodOwner>(std::string_view namespace_name, std::string_view pod)>
+MakePodOwnerLookup(std::shared_ptr<const KubeletClient> client) {
+  struct Cache {
+    std::mutex mu;
+    std::shared_ptr<const KubeletState> state;
+    std::map<std::pair<std::string, std::string>, PodOwner> owners;
+  };
+  auto cache = std::make_shared<Cache>();
+  return [client = std::move(client), cache](std::string_view ns,
+                                             std::string_view pod) -> std::optional<PodOwner> {
     std::shared_ptr<const KubeletState> state = client->state();
-    const PodMeta* pod = state->FindPod(uid);
-    if (pod == nullptr) return std::nullopt;
-    return PodOwner{pod->namespace_name, pod->name, pod->workload.name, pod->workload.kind};
+    std::lock_guard<std::mutex> lock(cache->mu);
+    if (cache->state != state) {
+      cache->state = state;
+      cache->owners.clear();
+      for (const PodMeta& p : state->pods) {
+        if (p.workload.name.empty()) continue;
+        cache->owners[{p.namespace_name, p.name}] = {p.workload.name, p.workload.kind};
+      }
+    }
+    auto it = cache->owners.find(std::make_pair(std::string(ns), std::string(pod)));
+    if (it == cache->owners.end()) return std::nullopt;
+    return it->second;
   };
 }
 

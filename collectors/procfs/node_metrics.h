@@ -8,6 +8,7 @@
 #ifndef NODEPULSE_COLLECTORS_PROCFS_NODE_METRICS_H_
 #define NODEPULSE_COLLECTORS_PROCFS_NODE_METRICS_H_
 
+#include "nodepulse/pipeline/metric_names.h"
 #include "nodepulse/pipeline/snapshot.h"
 #include "proc_parsers.h"
 
@@ -117,11 +118,11 @@ inline constexpr ColumnSpec kNetSpecs[kNetColumns] = {
 inline constexpr int kPsiResources = 3;
 inline constexpr const char* kPsiResourceNames[kPsiResources] = {"cpu", "memory", "io"};
 inline constexpr ColumnSpec kPsiSomeSpecs[kPsiResources] = {
-    {"node_pressure_cpu_waiting_seconds_total",
+    {metric::kNodePressureCpuWaiting,
      "Total time in seconds that processes have waited for CPU time", kCounter, 1e-6, true},
-    {"node_pressure_memory_waiting_seconds_total",
+    {metric::kNodePressureMemoryWaiting,
      "Total time in seconds that processes have waited for memory", kCounter, 1e-6, true},
-    {"node_pressure_io_waiting_seconds_total",
+    {metric::kNodePressureIoWaiting,
      "Total time in seconds that processes have waited due to IO congestion", kCounter, 1e-6,
      true},
 };
@@ -151,7 +152,7 @@ inline constexpr ColumnSpec kPsiFullSpecs[kPsiResources] = {
 // No history: the totals carry it (their rate is the exact stall share over
 // any window), so ringing the kernel's smoothed copies would be redundant.
 inline constexpr ColumnSpec kPsiAvgSpec = {
-    "nodepulse_node_pressure_avg_ratio",
+    metric::kNodePressureAvgRatio,
     "PSI stall average from /proc/pressure: share of wall time (0..1) in which some (kind=some) "
     "or all (kind=full) non-idle tasks were stalled on the resource, averaged by the kernel over "
     "the window.",

@@ -18,6 +18,7 @@
 #include "node_metrics.h"
 #include "nodepulse/collectors/procfs.h"
 #include "nodepulse/base/log.h"
+#include "nodepulse/pipeline/metric_names.h"
 #include "proc_file.h"
 #include "proc_parsers.h"
 #include "series_rows.h"
@@ -55,9 +56,9 @@ constexpr ColumnSpec kScalarSpecs[kScalarCount] = {
     {"node_procs_running", "Number of processes in runnable state.", kGauge, 1, false},
     {"node_procs_blocked", "Number of processes blocked waiting for I/O to complete.", kGauge, 1,
      false},
-    {"node_load1", "1m load average.", kGauge, 1, true},
-    {"node_load5", "5m load average.", kGauge, 1, false},
-    {"node_load15", "15m load average.", kGauge, 1, false},
+    {metric::kNodeLoad1, "1m load average.", kGauge, 1, true},
+    {metric::kNodeLoad5, "5m load average.", kGauge, 1, false},
+    {metric::kNodeLoad15, "15m load average.", kGauge, 1, false},
 };
 
 // A series interned the first cycle its value exists, so a kernel without,
@@ -91,12 +92,12 @@ absl::StatusOr<MetricId> Register(Pipeline& pipeline, const ColumnSpec& spec) {
 
 class ProcfsCollector final : public Collector {
  public:
-  explicit ProcfsCollector(const ProcfsOptions& options) : options_(options) {}
+  ProcfsCollector(const ProcfsOptions& options, Pipeline& pipeline) : options_(options), pipeline_(pipeline) {}
 
   absl::Status Init(Pipeline& pipeline);
 
   std::string_view name() const override { return "procfs"; }
-  absl::Status Collect(Pipeline& pipeline, CollectStats& stats) override;
+  absl::Status Collect(CollectStats& stats) override;
 
  private:
   std::optional<std::string_view> Read(Source source, CollectStats& stats);
@@ -128,6 +129,7 @@ class ProcfsCollector final : public Collector {
   }
 
   ProcfsOptions options_;
+  Pipeline& pipeline_;  // where Init() registered the families
   std::array<std::optional<ProcFile>, kSourceCount> files_;
   std::array<bool, kSourceCount> failing_{};  // to log read errors once per outage
 
@@ -162,7 +164,7 @@ absl::Status ProcfsCollector::Init(Pipeline& pipeline) {
   // Families first: a clash with another collector's family is a programming
   // error worth failing start-up for.
   std::vector<std::pair<const ColumnSpec*, MetricId*>> families;
-  static constexpr ColumnSpec kCpuSpec = {"node_cpu_seconds_total",
+  static constexpr ColumnSpec kCpuSpec = {metric::kNodeCpuSeconds,
                                           "Seconds the CPUs spent in each mode.", kCounter,
                                           1 / kUserHz, true};
   families.emplace_back(&kCpuSpec, &cpu_metric_);
@@ -231,7 +233,8 @@ std::optional<std::string_view> ProcfsCollector::Read(Source source, CollectStat
   return std::nullopt;
 }
 
-absl::Status ProcfsCollector::Collect(Pipeline& pipeline, CollectStats& stats) {
+absl::Status ProcfsCollector::Collect(CollectStats& stats) {
+  Pipeline& pipeline = pipeline_;
   int open = 0, read = 0;
   for (int s = 0; s < kSourceCount; ++s) {
     if (!files_[s].has_value()) continue;
@@ -303,7 +306,7 @@ void ProcfsCollector::EmitMeminfo(Pipeline& p, std::string_view text, CollectSta
       // today; HugePages_Total is a gauge because of the capital T).
       MetricSpec spec{name, absl::StrCat("Memory information field ", field, "."),
                       absl::EndsWith(field, "_total") ? kCounter : kGauge,
-                      name == "node_memory_MemAvailable_bytes"};
+                      name == metric::kNodeMemoryMemAvailable};
       absl::StatusOr<MetricId> metric = p.RegisterMetric(spec);
       if (!metric.ok()) {
         LogWarn("procfs: meminfo field ", std::string(f.name), " skipped: ", metric.status().ToString());
@@ -406,7 +409,7 @@ void ProcfsCollector::EmitNetDev(Pipeline& p, std::string_view text, CollectStat
 
 absl::StatusOr<std::unique_ptr<Collector>> NewProcfsCollector(const ProcfsOptions& options,
                                                               pipeline::Pipeline& pipeline) {
-  auto collector = std::make_unique<procfs::ProcfsCollector>(options);
+  auto collector = std::make_unique<procfs::ProcfsCollector>(options, pipeline);
   if (absl::Status s = collector->Init(pipeline); !s.ok()) return s;
   return std::unique_ptr<Collector>(std::move(collector));
 }

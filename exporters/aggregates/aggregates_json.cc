@@ -95,4 +95,30 @@ std::string ResponseJson(const nodepulse::api::v1::AggregatesResponse& resp) {
   return j.Take() + "\n";
 }
 
+void SketchToProto(const pipeline::QuantileSketch& sketch, nodepulse::api::v1::Sketch* out) {
+  out->Clear();
+  out->set_relative_accuracy(pipeline::QuantileSketch::kRelativeAccuracy);
+  out->set_zero_count(sketch.zero_count());
+  out->set_positive_offset(sketch.positive().offset);
+  for (uint64_t c : sketch.positive().counts) out->add_positive_counts(c);
+  out->set_negative_offset(sketch.negative().offset);
+  for (uint64_t c : sketch.negative().counts) out->add_negative_counts(c);
+}
+
+pipeline::QuantileSketch SketchFromProto(const nodepulse::api::v1::Sketch& proto) {
+  pipeline::QuantileSketch s;
+  if (proto.zero_count() > 0) s.Add(0.0, proto.zero_count());
+  for (int i = 0; i < proto.positive_counts_size(); ++i) {
+    if (proto.positive_counts(i) > 0) {
+      s.Add(pipeline::QuantileSketch::Value(proto.positive_offset() + i), proto.positive_counts(i));
+    }
+  }
+  for (int i = 0; i < proto.negative_counts_size(); ++i) {
+    if (proto.negative_counts(i) > 0) {
+      s.Add(-pipeline::QuantileSketch::Value(proto.negative_offset() + i), proto.negative_counts(i));
+    }
+  }
+  return s;
+}
+
 }  // namespace nodepulse::exporters

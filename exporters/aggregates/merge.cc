@@ -29,7 +29,6 @@ namespace {
 
 using nodepulse::api::v1::Aggregate;
 using nodepulse::api::v1::AggregatesResponse;
-using pipeline::QuantileSketch;
 
 size_t Append(char* data, size_t size, size_t n, void* out) {
   auto* s = static_cast<std::string*>(out);
@@ -38,46 +37,6 @@ size_t Append(char* data, size_t size, size_t n, void* out) {
   if (s->size() + size * n > (64u << 20)) return 0;
   s->append(data, size * n);
   return size * n;
-}
-
-// Rebuilds a sketch from its buckets: Value(i) is the representative value
-// of bucket i, and Index(Value(i)) == i, so re-adding lands in the same bucket.
-QuantileSketch FromProto(const nodepulse::api::v1::Sketch& p) {
-  QuantileSketch s;
-  if (p.zero_count() > 0) s.Add(0.0, p.zero_count());
-  for (int i = 0; i < p.positive_counts_size(); ++i) {
-    if (p.positive_counts(i) > 0) {
-      s.Add(QuantileSketch::Value(p.positive_offset() + i), p.positive_counts(i));
-    }
-  }
-  for (int i = 0; i < p.negative_counts_size(); ++i) {
-    if (p.negative_counts(i) > 0) {
-      s.Add(-QuantileSketch::Value(p.negative_offset() + i), p.negative_counts(i));
-    }
-  }
-  return s;
-}
-
-void ToProto(const QuantileSketch& s, nodepulse::api::v1::Sketch* out) {
-  out->Clear();
-  out->set_relative_accuracy(QuantileSketch::kRelativeAccuracy);
-  out->set_zero_count(s.zero_count());
-  out->set_positive_offset(s.positive().offset);
-  for (uint64_t c : s.positive().counts) out->add_positive_counts(c);
-  out->set_negative_offset(s.negative().offset);
-  for (uint64_t c : s.negative().counts) out->add_negative_counts(c);
-}
-
-double StatValue(const std::string& stat, double sum, double count, double min, double max,
-                 const QuantileSketch& sketch) {
-  if (stat == "sum") return sum;
-  if (stat == "count") return count;
-  if (stat == "min") return min;
-  if (stat == "max") return max;
-  if (stat == "avg") return count > 0 ? sum / count : NAN;
-  absl::StatusOr<pipeline::Stat> st = pipeline::ParseStat(stat);
-  if (st.ok() && pipeline::IsQuantile(*st)) return sketch.Quantile(pipeline::QuantileOf(*st));
-  return NAN;
 }
 
 }  // namespace
@@ -124,8 +83,7 @@ std::string MergeAggregates(const std::vector<std::string>& responses,
                             const std::vector<std::pair<std::string, std::string>>& errors) {
   struct Acc {
     Aggregate proto;  // identity fields of the first seen
-    double sum = 0, count = 0, min = NAN, max = NAN;
-    QuantileSketch sketch;
+    pipeline::Summary pods;  // sum, count, min, max and sketch; no samples across nodes
     // Coverage is pod-weighted: each node's mean weighs by its expected pods.
     double covered_pods = 0;
     uint32_t expected = 0, without_request = 0;
@@ -139,13 +97,13 @@ std::string MergeAggregates(const std::vector<std::string>& responses,
     newest = std::max(newest, r.timestamp_ms());
     for (const Aggregate& a : r.results()) {
       Acc& x = acc[{a.namespace_(), a.workload_kind(), a.workload(), a.metric(), a.window()}];
-      if (x.count == 0) x.proto = a;
-      x.sum += a.sum();
-      x.count += a.count();
+      if (x.pods.count == 0) x.proto = a;
+      x.pods.sum += a.sum();
+      x.pods.count += a.count();
       // fmin/fmax skip NaN, so an agent without pods does not poison them.
-      x.min = std::fmin(x.min, a.min());
-      x.max = std::fmax(x.max, a.max());
-      x.sketch.Merge(FromProto(a.sketch()));
+      x.pods.min = std::fmin(x.pods.min, a.min());
+      x.pods.max = std::fmax(x.pods.max, a.max());
+      x.pods.sketch.Merge(SketchFromProto(a.sketch()));
       x.covered_pods += a.coverage() * a.pods_expected();
       x.expected += a.pods_expected();
       x.without_request += a.pods_without_request();
@@ -158,18 +116,19 @@ std::string MergeAggregates(const std::vector<std::string>& responses,
   for (auto& [key, x] : acc) {
     Aggregate* a = out.add_results();
     *a = x.proto;
-    a->set_sum(x.sum);
-    a->set_count(x.count);
-    a->set_min(x.min);
-    a->set_max(x.max);
-    a->set_pods(static_cast<uint32_t>(x.count));
+    a->set_sum(x.pods.sum);
+    a->set_count(x.pods.count);
+    a->set_min(x.pods.min);
+    a->set_max(x.pods.max);
+    a->set_pods(static_cast<uint32_t>(x.pods.count));
     a->set_pods_expected(x.expected);
     a->set_pods_without_request(x.without_request);
     a->set_coverage(x.expected > 0 ? x.covered_pods / x.expected : 0);
     a->set_newest_sample_ms(x.newest_ms);
     a->set_oldest_sample_age_ms(x.oldest_age_ms);
-    ToProto(x.sketch, a->mutable_sketch());
-    a->set_value(StatValue(a->stat(), x.sum, x.count, x.min, x.max, x.sketch));
+    SketchToProto(x.pods.sketch, a->mutable_sketch());
+    absl::StatusOr<pipeline::Stat> stat = pipeline::ParseStat(a->stat());
+    a->set_value(stat.ok() ? x.pods.Value(*stat) : NAN);
   }
   if (out.results_size() == 1) out.set_value(out.results(0).value());
   out.set_agents(static_cast<uint32_t>(responses.size() + errors.size()));

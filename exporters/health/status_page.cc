@@ -267,14 +267,10 @@ std::string RenderStatusPageStarting(const std::string& node_name) {
                       "the first collection cycle&hellip;</div></div></main></body></html>\n");
 }
 
-std::string RenderStatusPage(const HealthReport& r, const PageHistory& h) {
-  const NodeHealth& n = r.node;
-  const std::string status = r.Status();
-  std::string s = Head(absl::StrCat(status == "ok" ? "" : (status == "critical" ? "\xE2\x9C\x96 " : "\xE2\x9A\xA0 "),
-                                    r.node_name, " · nodepulse"),
-                       "<noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>");
+namespace {
 
-  // ---- header ----
+// The page header: node, status, when, and what the charts span.
+void AppendHeader(const HealthReport& r, const PageHistory& h, const std::string& status, std::string& s) {
   std::string span = h.slots > 1 ? FormatDuration(static_cast<int64_t>(h.slots - 1) * h.step_ms) : "0s";
   absl::StrAppend(&s, "<header id=\"hdr\"><div class=\"brand\">node<span>pulse</span></div>",
                   "<div class=\"node\">", HtmlEscape(r.node_name), "</div>", "<span class=\"pill ", status, "\">",
@@ -284,7 +280,11 @@ std::string RenderStatusPage(const HealthReport& r, const PageHistory& h) {
                   " &middot; agent up ", FormatDuration(static_cast<int64_t>(r.agent.uptime_seconds * 1000)),
                   "</div></div></header>\n<main id=\"app\">\n");
 
-  // ---- cards ----
+}
+
+// CPU, memory, pressure and the agent's own cost.
+void AppendCards(const HealthReport& r, const PageHistory& h, std::string& s) {
+  const NodeHealth& n = r.node;
   absl::StrAppend(&s, "<div class=\"cards\">");
   double cpu_ratio = n.cpu_count > 0 ? n.cpu_busy_cores / n.cpu_count : NAN;
   absl::StrAppend(&s, "<div class=\"card\"><h3>CPU</h3><div class=\"big\">", Fixed(n.cpu_busy_cores, 2),
@@ -322,7 +322,9 @@ std::string RenderStatusPage(const HealthReport& r, const PageHistory& h) {
                   Fixed(a.series_dropped, 0), "</span></div></div>");
   absl::StrAppend(&s, "</div>\n");
 
-  // ---- findings ----
+}
+
+void AppendFindings(const HealthReport& r, std::string& s) {
   absl::StrAppend(&s, "<section><h2>Findings <span class=\"sub\">", r.findings.size(),
                   r.findings.size() == 1 ? " finding" : " findings",
                   " &middot; OOM kills and restarts over the last ", FormatDuration(r.events_window_ms),
@@ -349,84 +351,99 @@ std::string RenderStatusPage(const HealthReport& r, const PageHistory& h) {
   }
   absl::StrAppend(&s, "</div></section>\n");
 
-  // ---- top containers ----
-  auto cpu_table = [&]() {
-    std::string t = absl::StrCat("<div><h2>Top CPU <span class=\"sub\">cores, ", FormatDuration(r.window_ms),
-                                 " avg</span></h2><div class=\"panel\">");
-    if (r.top_cpu.empty()) return absl::StrCat(t, "<div class=\"empty\"><span>No containers.</span></div></div></div>");
-    absl::StrAppend(&t, "<table id=\"top-cpu\"><thead><tr><th>Container</th><th class=\"num\">Avg</th>"
-                        "<th class=\"num\">Now</th><th class=\"num\">Limit</th><th>History</th></tr></thead><tbody>");
-    for (uint32_t i : r.top_cpu) {
-      const ContainerHealth& c = r.containers[i];
-      double lim = std::isfinite(c.cpu_limit_cores) ? c.cpu_limit_cores : 0;
-      absl::StrAppend(&t, "<tr><td class=\"c\">", WhoCell(c.ref, ""), "</td><td class=\"num\">", Fixed(c.cpu_cores, 2),
-                      "</td><td class=\"num\">", Fixed(c.cpu_cores_now, 2), "</td><td class=\"num\">",
-                      Fixed(c.cpu_limit_cores, 2), "</td><td class=\"sp\">",
-                      SparklineSvg(Find(h.cpu, c.ref.id), lim, 120, 26, "spark"), "</td></tr>");
+}
+
+std::string TopCpuTable(const HealthReport& r, const PageHistory& h) {
+  std::string t = absl::StrCat("<div><h2>Top CPU <span class=\"sub\">cores, ", FormatDuration(r.window_ms),
+                               " avg</span></h2><div class=\"panel\">");
+  if (r.top_cpu.empty()) return absl::StrCat(t, "<div class=\"empty\"><span>No containers.</span></div></div></div>");
+  absl::StrAppend(&t, "<table id=\"top-cpu\"><thead><tr><th>Container</th><th class=\"num\">Avg</th>"
+                      "<th class=\"num\">Now</th><th class=\"num\">Limit</th><th>History</th></tr></thead><tbody>");
+  for (uint32_t i : r.top_cpu) {
+    const ContainerHealth& c = r.containers[i];
+    double lim = std::isfinite(c.cpu_limit_cores) ? c.cpu_limit_cores : 0;
+    absl::StrAppend(&t, "<tr><td class=\"c\">", WhoCell(c.ref, ""), "</td><td class=\"num\">", Fixed(c.cpu_cores, 2),
+                    "</td><td class=\"num\">", Fixed(c.cpu_cores_now, 2), "</td><td class=\"num\">",
+                    Fixed(c.cpu_limit_cores, 2), "</td><td class=\"sp\">",
+                    SparklineSvg(Find(h.cpu, c.ref.id), lim, 120, 26, "spark"), "</td></tr>");
+  }
+  return absl::StrCat(t, "</tbody></table></div></div>");
+}
+
+std::string TopMemoryTable(const HealthReport& r, const PageHistory& h) {
+  std::string t = "<div><h2>Top memory <span class=\"sub\">working set</span></h2><div class=\"panel\">";
+  if (r.top_memory.empty()) return absl::StrCat(t, "<div class=\"empty\"><span>No containers.</span></div></div></div>");
+  absl::StrAppend(&t, "<table id=\"top-memory\"><thead><tr><th>Container</th><th class=\"num\">Working set</th>"
+                      "<th class=\"num\">Limit</th><th>History</th></tr></thead><tbody>");
+  for (uint32_t i : r.top_memory) {
+    const ContainerHealth& c = r.containers[i];
+    double lim = std::isfinite(c.memory_limit_bytes) ? c.memory_limit_bytes : 0;
+    absl::StrAppend(&t, "<tr><td class=\"c\">", WhoCell(c.ref, ""), "</td><td class=\"num\">", Bytes(c.working_set_bytes),
+                    "</td><td class=\"num\">", Bytes(c.memory_limit_bytes),
+                    std::isfinite(c.memory_limit_ratio) ? absl::StrCat(" <span class=\"sub\">(", Pct(c.memory_limit_ratio), ")</span>") : "",
+                    SeverityBar(c.memory_limit_ratio, 0.9, 0.97), "</td><td class=\"sp\">",
+                    SparklineSvg(Find(h.working_set, c.ref.id), lim, 120, 26,
+                                 SparkClass(c.memory_limit_ratio, 0.9, 0.97)),
+                    "</td></tr>");
+  }
+  return absl::StrCat(t, "</tbody></table></div></div>");
+}
+
+std::string ThrottledTable(const HealthReport& r, const PageHistory& h) {
+  std::string t = absl::StrCat("<div><h2>Throttled <span class=\"sub\">share of CFS periods, ",
+                               FormatDuration(r.window_ms), "</span></h2><div class=\"panel\">");
+  if (r.top_throttled.empty()) {
+    return absl::StrCat(t, "<div class=\"empty\">&#10003; No throttling <span>&mdash; no container hit its CPU "
+                           "quota.</span></div></div></div>");
+  }
+  absl::StrAppend(&t, "<table id=\"top-throttled\"><thead><tr><th>Container</th><th class=\"num\">Throttled</th>"
+                      "<th class=\"num\">CPU / limit</th><th>History</th></tr></thead><tbody>");
+  for (uint32_t i : r.top_throttled) {
+    const ContainerHealth& c = r.containers[i];
+    absl::StrAppend(&t, "<tr><td class=\"c\">", WhoCell(c.ref, ""), "</td><td class=\"num\">", Pct(c.throttled_ratio),
+                    SeverityBar(c.throttled_ratio, 0.25, 0.75), "</td><td class=\"num\">", Fixed(c.cpu_cores, 2),
+                    " / ", Fixed(c.cpu_limit_cores, 2), "</td><td class=\"sp\">",
+                    SparklineSvg(Find(h.throttled, c.ref.id), 1.0, 120, 26, SparkClass(c.throttled_ratio, 0.25, 0.75)),
+                    "</td></tr>");
+  }
+  return absl::StrCat(t, "</tbody></table></div></div>");
+}
+
+std::string EventsTable(const HealthReport& r) {
+  std::string t = absl::StrCat("<div><h2>OOM kills &amp; restarts <span class=\"sub\">last ",
+                               FormatDuration(r.events_window_ms), " / total</span></h2><div class=\"panel\">");
+  if (r.oom_kills.empty() && r.restarts.empty() && r.workload_oom_kills.empty()) {
+    return absl::StrCat(t, "<div class=\"empty\">&#10003; None <span>&mdash; no OOM kill or restart ",
+                        r.kubernetes ? "seen" : "seen (without a kubelet: cgroup OOM events only)",
+                        ".</span></div></div></div>");
+  }
+  absl::StrAppend(&t, "<table id=\"events\"><thead><tr><th>Event</th><th>Where</th><th class=\"num\">Recent</th>"
+                      "<th class=\"num\">Total</th><th class=\"num\">Last</th></tr></thead><tbody>");
+  auto rows = [&](const char* what, const std::vector<EventCount>& ev) {
+    for (const EventCount& e : ev) {
+      absl::StrAppend(&t, "<tr><td>", what, "</td><td class=\"c\">", WhoCell(e.ref, ""), "</td><td class=\"num\">",
+                      Fixed(e.recent, 0), "</td><td class=\"num\">", Fixed(e.total, 0), "</td><td class=\"num\">",
+                      e.last_ms ? absl::StrCat(Clock(e.last_ms), " UTC") : "&ndash;", "</td></tr>");
     }
-    return absl::StrCat(t, "</tbody></table></div></div>");
   };
-  auto mem_table = [&]() {
-    std::string t = "<div><h2>Top memory <span class=\"sub\">working set</span></h2><div class=\"panel\">";
-    if (r.top_memory.empty()) return absl::StrCat(t, "<div class=\"empty\"><span>No containers.</span></div></div></div>");
-    absl::StrAppend(&t, "<table id=\"top-memory\"><thead><tr><th>Container</th><th class=\"num\">Working set</th>"
-                        "<th class=\"num\">Limit</th><th>History</th></tr></thead><tbody>");
-    for (uint32_t i : r.top_memory) {
-      const ContainerHealth& c = r.containers[i];
-      double lim = std::isfinite(c.memory_limit_bytes) ? c.memory_limit_bytes : 0;
-      absl::StrAppend(&t, "<tr><td class=\"c\">", WhoCell(c.ref, ""), "</td><td class=\"num\">", Bytes(c.working_set_bytes),
-                      "</td><td class=\"num\">", Bytes(c.memory_limit_bytes),
-                      std::isfinite(c.memory_limit_ratio) ? absl::StrCat(" <span class=\"sub\">(", Pct(c.memory_limit_ratio), ")</span>") : "",
-                      SeverityBar(c.memory_limit_ratio, 0.9, 0.97), "</td><td class=\"sp\">",
-                      SparklineSvg(Find(h.working_set, c.ref.id), lim, 120, 26,
-                                   SparkClass(c.memory_limit_ratio, 0.9, 0.97)),
-                      "</td></tr>");
-    }
-    return absl::StrCat(t, "</tbody></table></div></div>");
-  };
-  auto thr_table = [&]() {
-    std::string t = absl::StrCat("<div><h2>Throttled <span class=\"sub\">share of CFS periods, ",
-                                 FormatDuration(r.window_ms), "</span></h2><div class=\"panel\">");
-    if (r.top_throttled.empty()) {
-      return absl::StrCat(t, "<div class=\"empty\">&#10003; No throttling <span>&mdash; no container hit its CPU "
-                             "quota.</span></div></div></div>");
-    }
-    absl::StrAppend(&t, "<table id=\"top-throttled\"><thead><tr><th>Container</th><th class=\"num\">Throttled</th>"
-                        "<th class=\"num\">CPU / limit</th><th>History</th></tr></thead><tbody>");
-    for (uint32_t i : r.top_throttled) {
-      const ContainerHealth& c = r.containers[i];
-      absl::StrAppend(&t, "<tr><td class=\"c\">", WhoCell(c.ref, ""), "</td><td class=\"num\">", Pct(c.throttled_ratio),
-                      SeverityBar(c.throttled_ratio, 0.25, 0.75), "</td><td class=\"num\">", Fixed(c.cpu_cores, 2),
-                      " / ", Fixed(c.cpu_limit_cores, 2), "</td><td class=\"sp\">",
-                      SparklineSvg(Find(h.throttled, c.ref.id), 1.0, 120, 26, SparkClass(c.throttled_ratio, 0.25, 0.75)),
-                      "</td></tr>");
-    }
-    return absl::StrCat(t, "</tbody></table></div></div>");
-  };
-  auto events_table = [&]() {
-    std::string t = absl::StrCat("<div><h2>OOM kills &amp; restarts <span class=\"sub\">last ",
-                                 FormatDuration(r.events_window_ms), " / total</span></h2><div class=\"panel\">");
-    if (r.oom_kills.empty() && r.restarts.empty() && r.workload_oom_kills.empty()) {
-      return absl::StrCat(t, "<div class=\"empty\">&#10003; None <span>&mdash; no OOM kill or restart ",
-                          r.kubernetes ? "seen" : "seen (without a kubelet: cgroup OOM events only)",
-                          ".</span></div></div></div>");
-    }
-    absl::StrAppend(&t, "<table id=\"events\"><thead><tr><th>Event</th><th>Where</th><th class=\"num\">Recent</th>"
-                        "<th class=\"num\">Total</th><th class=\"num\">Last</th></tr></thead><tbody>");
-    auto rows = [&](const char* what, const std::vector<EventCount>& ev) {
-      for (const EventCount& e : ev) {
-        absl::StrAppend(&t, "<tr><td>", what, "</td><td class=\"c\">", WhoCell(e.ref, ""), "</td><td class=\"num\">",
-                        Fixed(e.recent, 0), "</td><td class=\"num\">", Fixed(e.total, 0), "</td><td class=\"num\">",
-                        e.last_ms ? absl::StrCat(Clock(e.last_ms), " UTC") : "&ndash;", "</td></tr>");
-      }
-    };
-    rows("OOM kill", r.oom_kills);
-    rows("OOM kill (workload)", r.workload_oom_kills);
-    rows("Restart", r.restarts);
-    return absl::StrCat(t, "</tbody></table></div></div>");
-  };
-  absl::StrAppend(&s, "<section class=\"grid2\">", cpu_table(), mem_table(), "</section>\n");
-  absl::StrAppend(&s, "<section class=\"grid2\">", thr_table(), events_table(), "</section>\n");
+  rows("OOM kill", r.oom_kills);
+  rows("OOM kill (workload)", r.workload_oom_kills);
+  rows("Restart", r.restarts);
+  return absl::StrCat(t, "</tbody></table></div></div>");
+}
+
+}  // namespace
+
+std::string RenderStatusPage(const HealthReport& r, const PageHistory& h) {
+  const std::string status = r.Status();
+  std::string s = Head(absl::StrCat(status == "ok" ? "" : (status == "critical" ? "\xE2\x9C\x96 " : "\xE2\x9A\xA0 "),
+                                    r.node_name, " · nodepulse"),
+                       "<noscript><meta http-equiv=\"refresh\" content=\"5\"></noscript>");
+  AppendHeader(r, h, status, s);
+  AppendCards(r, h, s);
+  AppendFindings(r, s);
+  absl::StrAppend(&s, "<section class=\"grid2\">", TopCpuTable(r, h), TopMemoryTable(r, h), "</section>\n");
+  absl::StrAppend(&s, "<section class=\"grid2\">", ThrottledTable(r, h), EventsTable(r), "</section>\n");
 
   absl::StrAppend(&s, "<footer><span>nodepulse &middot; ", r.containers.size(), " containers &middot; cycle ",
                   r.cycle, "</span><a href=\"/api/v1/health\">/api/v1/health</a>"

@@ -105,15 +105,15 @@ std::string Mask(const std::string& text) {
 
 std::string GoldenPath() { return std::string(NODEPULSE_TESTDATA) + "/golden/metrics.txt"; }
 
-// (namespace, pod) -> workload, as the agent's owner lookup answers it.
-exporters::OwnerLookup OwnersOf(std::shared_ptr<const collectors::KubeletState> state) {
-  return [state](absl::string_view ns, absl::string_view pod) -> std::optional<exporters::PodOwnerInfo> {
-    for (const collectors::PodMeta& p : state->pods) {
-      if (p.namespace_name == ns && p.name == pod && !p.workload.name.empty()) {
-        return exporters::PodOwnerInfo{p.workload.name, p.workload.kind};
-      }
-    }
-    return std::nullopt;
+// (namespace, pod) -> workload through the kubelet collector's lookup, as
+// the agent wires it.
+exporters::OwnerLookup OwnersOf(std::shared_ptr<const collectors::KubeletClient> client) {
+  return [lookup = collectors::MakePodOwnerLookup(std::move(client))](
+             absl::string_view ns, absl::string_view pod) -> std::optional<exporters::PodOwnerInfo> {
+    std::optional<collectors::PodOwner> owner =
+        lookup(std::string_view(ns.data(), ns.size()), std::string_view(pod.data(), pod.size()));
+    if (!owner) return std::nullopt;
+    return exporters::PodOwnerInfo{owner->workload, owner->workload_kind};
   };
 }
 
@@ -200,7 +200,7 @@ std::string MetricsGolden::Scrape() {
   aopts.mixin_series = true;
   aopts.node_name = kopts.node_name;
   aopts.interval_ms = 1000;
-  aopts.owner_lookup = OwnersOf(client->state());
+  aopts.owner_lookup = OwnersOf(client);
   aopts.pods = PodsOf(client->state());
   int64_t now_ms = kStartMs;
   aopts.now_ms = [&now_ms] { return now_ms; };
@@ -219,7 +219,7 @@ std::string MetricsGolden::Scrape() {
     pipeline.BeginCycle(now_ms);
     for (auto& c : all) {
       collectors::CollectStats& s = stats[std::string(c->name())];
-      absl::Status st = c->Collect(pipeline, s);
+      absl::Status st = c->Collect(s);
       EXPECT_TRUE(st.ok()) << c->name() << ": " << st;
       (*self)->ObserveCollector(std::string(c->name()), st.ok(), kCollectorSeconds, s);
     }

@@ -117,7 +117,6 @@ TEST(Concurrency, ReadersAndWriter) {
       }
       Sparkline sl;
       (void)agg.History(*snap, snap->catalog->by_metric[g].front(), 1, &sl);
-      (void)agg.SeriesSummary(*snap, snap->catalog->by_metric[c].front(), 60'000);
       (void)p.stats();
       ++reads;
     }

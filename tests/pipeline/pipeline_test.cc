@@ -122,12 +122,27 @@ TEST(Pipeline, SteadyStateCycleAllocatesNothing) {
   EXPECT_EQ(p.stats().bytes, bytes);  // nothing grows per sample
 }
 
-TEST(Pipeline, CreateRejectsBadTiers) {
-  Options o;
-  o.tiers = {{1000, 10}, {1500, 10}};
-  EXPECT_EQ(Pipeline::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
-  o.tiers = DefaultTiers();
-  EXPECT_TRUE(Pipeline::Create(o).ok());
+// Tiers ValidateTiers refuses (1500 ms is no multiple of 1000 ms) are
+// replaced by DefaultTiers(): the rings are then exactly the default ones.
+TEST(Pipeline, InvalidTiersFallBackToDefaultTiers) {
+  Options bad;
+  bad.tiers = {{1000, 10}, {1500, 10}};
+  EXPECT_EQ(ValidateTiers(bad.tiers).code(), absl::StatusCode::kInvalidArgument);
+  Options small;
+  small.tiers = {{1000, 10}, {2000, 10}};
+  ASSERT_TRUE(ValidateTiers(small.tiers).ok());
+  auto history_bytes = [](const Options& o) {
+    Pipeline p(o);
+    auto m = p.RegisterMetric({"tiers_probe", "h", MetricKind::kGauge, true});
+    EXPECT_TRUE(m.ok());
+    SeriesId s = p.Intern(*m, kNodeEntity);
+    p.BeginCycle(1'000'000);
+    p.Set(s, 1);
+    p.EndCycle();
+    return p.stats().history_bytes;
+  };
+  EXPECT_EQ(history_bytes(bad), history_bytes(Options{}));
+  EXPECT_NE(history_bytes(small), history_bytes(Options{}));
 }
 
 }  // namespace

@@ -215,7 +215,7 @@ TEST_F(CopiedTree, SteadyStateCollectAllocatesNothing) {
     pipeline_.BeginCycle(2000 + i);
     nodepulse::testing::AllocCounter allocs;
     allocs.Start();
-    absl::Status s = (*c)->Collect(pipeline_, stats_);
+    absl::Status s = (*c)->Collect(stats_);
     const uint64_t allocations = allocs.Stop();
     pipeline_.EndCycle();
     ASSERT_TRUE(s.ok());

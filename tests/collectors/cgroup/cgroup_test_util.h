@@ -47,7 +47,7 @@ inline CgroupOptions FixtureOptions(const std::string& root) {
 inline absl::Status Cycle(pipeline::Pipeline& p, Collector& c, CollectStats& stats,
                           int64_t ts_ms = 1000) {
   p.BeginCycle(ts_ms);
-  absl::Status s = c.Collect(p, stats);
+  absl::Status s = c.Collect(stats);
   p.EndCycle();
   return s;
 }

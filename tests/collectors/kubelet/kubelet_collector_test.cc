@@ -37,7 +37,7 @@ class KubeletCollectorTest : public testing::KubeletHttpsTest {
   std::shared_ptr<const pipeline::Snapshot> Cycle(Collector& c, int64_t ts = 1000) {
     pipeline_.BeginCycle(ts);
     CollectStats stats;
-    EXPECT_TRUE(c.Collect(pipeline_, stats).ok());
+    EXPECT_TRUE(c.Collect(stats).ok());
     pipeline_.EndCycle();
     return pipeline_.snapshot();
   }

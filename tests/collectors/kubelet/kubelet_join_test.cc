@@ -42,7 +42,7 @@ TEST_F(KubeletJoinTest, CgroupSeriesCarryNamespacePodContainerImage) {
   ASSERT_TRUE(cgroups.ok()) << cgroups.status();
   pipeline.BeginCycle(1000);
   CollectStats stats;
-  ASSERT_TRUE((*cgroups)->Collect(pipeline, stats).ok());
+  ASSERT_TRUE((*cgroups)->Collect(stats).ok());
   pipeline.EndCycle();
   auto snap = pipeline.snapshot();
 
@@ -75,13 +75,14 @@ TEST_F(KubeletJoinTest, CgroupSeriesCarryNamespacePodContainerImage) {
   ASSERT_FALSE(other.empty());
   EXPECT_EQ(other[0].labels.at("pod"), "");
 
-  // The rollup lookup agrees.
-  auto owner = MakePodOwnerLookup(client)(kPodUid);
+  // The aggregates' owner lookup agrees.
+  auto owners = MakePodOwnerLookup(client);
+  auto owner = owners("scraper", testing::kPodName);
   ASSERT_TRUE(owner.has_value());
-  EXPECT_EQ(owner->namespace_name, "scraper");
   EXPECT_EQ(owner->workload, "e2e-hpa");
   EXPECT_EQ(owner->workload_kind, "Deployment");
-  EXPECT_FALSE(MakePodOwnerLookup(client)("no-such-uid").has_value());
+  EXPECT_FALSE(owners("kube-system", testing::kPodName).has_value());
+  EXPECT_FALSE(owners("scraper", "no-such-pod").has_value());
 }
 
 }  // namespace

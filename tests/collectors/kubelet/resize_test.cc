@@ -124,7 +124,7 @@ TEST_F(ResizeCollectorTest, ExportsDesiredAndCurrentAndTheResizeStatus) {
   ASSERT_TRUE(collector.ok()) << collector.status();
   pipeline.BeginCycle(1000);
   CollectStats stats;
-  ASSERT_TRUE((*collector)->Collect(pipeline, stats).ok());
+  ASSERT_TRUE((*collector)->Collect(stats).ok());
   pipeline.EndCycle();
   auto snap = pipeline.snapshot();
   const std::string hpa = "e2e-hpa-6cd8d99884-tggnr";
@@ -172,7 +172,7 @@ TEST_F(ResizeCollectorTest, ExportsDesiredAndCurrentAndTheResizeStatus) {
   kubelet_->Serve("/pods", json);
   client->PollOnce();
   pipeline.BeginCycle(2000);
-  ASSERT_TRUE((*collector)->Collect(pipeline, stats).ok());
+  ASSERT_TRUE((*collector)->Collect(stats).ok());
   pipeline.EndCycle();
   snap = pipeline.snapshot();
   EXPECT_TRUE(FindSeries(*snap, "nodepulse_pod_resize_status", {{"pod", hpa}}).empty());

@@ -78,7 +78,7 @@ uint64_t AllocationsInCollect(Pipeline& p, Collector& c) {
   p.BeginCycle(3000);
   testing::AllocCounter allocs;
   allocs.Start();
-  absl::Status s = c.Collect(p, stats);
+  absl::Status s = c.Collect(stats);
   const uint64_t allocations = allocs.Stop();
   p.EndCycle();
   EXPECT_TRUE(s.ok()) << s;

@@ -53,7 +53,7 @@ struct Cycle {
 inline Cycle RunCycle(Pipeline& p, Collector& c, int64_t ts_ms = 1000) {
   Cycle out;
   p.BeginCycle(ts_ms);
-  out.status = c.Collect(p, out.stats);
+  out.status = c.Collect(out.stats);
   p.EndCycle();
   out.snap = p.snapshot();
   return out;

@@ -299,6 +299,29 @@ TEST_F(AggregatesTest, OnlyConfiguredMetricsAreComputedAndServed) {
   EXPECT_TRUE(absl::StrContains(resp.body, "not enabled")) << resp.body;
 }
 
+// A window configured on the engine is one the API accepts (the handler
+// once checked window= against the default windows only), and the default
+// ones the engine does not compute are refused.
+TEST_F(AggregatesTest, ConfiguredNonDefaultWindowIsQueryable) {
+  Run(10);
+  AggregatesOptions o = Options();
+  o.windows_ms = {10'000, 120'000};
+  auto engine = std::make_shared<AggregatesEngine>(p_, o);
+  engine->Update(p_.snapshot());
+  HttpRequest r;
+  r.query = "namespace=shop&workload=web&metric=cpu&window=2m&min_coverage=0";
+  HttpResponse resp = AggregatesHandler(engine)(r);
+  ASSERT_EQ(resp.status, 200) << resp.body;
+  EXPECT_TRUE(absl::StrContains(resp.body, "\"window\":\"2m\"")) << resp.body;
+  r.query = "namespace=shop&workload=web&metric=cpu&window=10s&min_coverage=0";
+  EXPECT_EQ(AggregatesHandler(engine)(r).status, 200);
+  r.query = "namespace=shop&workload=web&metric=cpu&window=1m";
+  resp = AggregatesHandler(engine)(r);
+  EXPECT_EQ(resp.status, 400);
+  EXPECT_TRUE(absl::StrContains(resp.body, "10s, 2m")) << resp.body;
+  EXPECT_TRUE(absl::StrContains(engine->view()->exposition, "pod:container_cpu_usage:rate2m{"));
+}
+
 TEST(AggregatesConfig, ParseAggregateMetrics) {
   auto ok = ParseAggregateMetrics("cpu,memory");
   ASSERT_TRUE(ok.ok());
@@ -316,6 +339,19 @@ TEST(AggregatesWindows, ParseAndName) {
   EXPECT_FALSE(ParseWindow("60s", w).ok());
   EXPECT_FALSE(ParseWindow("", w).ok());
   EXPECT_EQ(WindowName(15'000), "15s");
+}
+
+// A window that is not a whole number of seconds keeps its milliseconds
+// (1500 ms was once named "1s", as if it were the 1 s window), and the name
+// parses back to the window.
+TEST(AggregatesWindows, SubSecondRemainderIsNamedInMilliseconds) {
+  EXPECT_EQ(WindowName(1'500), "1500ms");
+  EXPECT_EQ(WindowName(1'000), "1s");
+  EXPECT_EQ(WindowName(90'000), "90s");
+  EXPECT_EQ(WindowName(7'200'000), "2h");
+  std::vector<int64_t> w = {1'000, 1'500};
+  EXPECT_EQ(*ParseWindow("1500ms", w), 1'500);
+  EXPECT_EQ(*ParseWindow("1s", w), 1'000);
 }
 
 }  // namespace

@@ -37,10 +37,12 @@ class Collector {
  public:
   virtual ~Collector() = default;
   virtual std::string_view name() const = 0;
-  // Called between Pipeline::BeginCycle() and EndCycle(). Writes values with
-  // Pipeline::Set(); may add/remove entities and series (discovery). Returns
-  // non-OK only when the whole source is unusable this cycle.
-  virtual absl::Status Collect(pipeline::Pipeline& pipeline, CollectStats& stats) = 0;
+  // Called between Pipeline::BeginCycle() and EndCycle() of the pipeline the
+  // collector was created for (its New*Collector() registered the families
+  // there). Writes values with Pipeline::Set(); may add/remove entities and
+  // series (discovery). Returns non-OK only when the whole source is
+  // unusable this cycle.
+  virtual absl::Status Collect(CollectStats& stats) = 0;
 };
 
 }  // namespace nodepulse::collectors

@@ -21,8 +21,8 @@
 // keeps cAdvisor's six labels exactly. The owning workload is exposed the
 // way kube-state-metrics and kube-prometheus do it, as info-style series
 // (kube_pod_owner, namespace_workload_pod:kube_pod_owner:relabel) users join
-// on {namespace,pod}, and to the pipeline's rollups through
-// MakePodOwnerLookup() (pod UID -> namespace, pod, workload, workload_kind).
+// on {namespace,pod}, and to the aggregates engine through
+// MakePodOwnerLookup() ((namespace, pod) -> workload, workload_kind).
 //
 // Requirements: the agent's main calls curl_global_init(CURL_GLOBAL_DEFAULT)
 // once before starting any thread (libcurl's global init is not thread-safe);
@@ -331,12 +331,17 @@ class KubeletClient {
 std::function<pipeline::Labels(const CgroupIdentity&)> MakeKubeletLabeler(
     std::shared_ptr<const KubeletClient> client);
 
-// For the pipeline's per-pod and per-workload rollups.
+// The workload that owns a pod (ReplicaSet -> Deployment, Job -> CronJob,
+// ...), from the client's latest /pods, by namespace and pod name; nullopt
+// for a pod it does not list or one without a workload. For the aggregates
+// engine's per-workload rollups. The (namespace, pod) index is rebuilt only
+// when the client publishes a new state, under a mutex of the returned
+// function's own.
 struct PodOwner {
-  std::string namespace_name, pod, workload, workload_kind;
+  std::string workload, workload_kind;
 };
-std::function<std::optional<PodOwner>(std::string_view pod_uid)> MakePodOwnerLookup(
-    std::shared_ptr<const KubeletClient> client);
+std::function<std::optional<PodOwner>(std::string_view namespace_name, std::string_view pod)>
+MakePodOwnerLookup(std::shared_ptr<const KubeletClient> client);
 
 struct KubeletCollectorOptions {
   // The pod cgroup's id ("/kubepods/besteffort/pod<uid>"), for the `id`

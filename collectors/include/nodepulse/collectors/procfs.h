@@ -16,10 +16,10 @@
 // psi=0) is "no data": logged once at info level, then skipped. A malformed
 // line is counted in CollectStats::parse_errors and skipped.
 //
-// Ownership: NewProcfsCollector registers its metric families in `pipeline`;
-// the returned Collector owns its file descriptors and must be given that same
-// pipeline in Collect(). Thread-safety: owned and called by the collection
-// thread only.
+// Ownership: NewProcfsCollector registers its metric families in `pipeline`,
+// which must outlive the returned Collector; Collect() writes there. The
+// Collector owns its file descriptors. Thread-safety: owned and called by the
+// collection thread only.
 #ifndef NODEPULSE_COLLECTORS_PROCFS_H_
 #define NODEPULSE_COLLECTORS_PROCFS_H_
 

@@ -132,10 +132,6 @@ class Aggregator {
   absl::Status Compute(const Snapshot& at, int64_t window_ms, bool quantiles,
                        WindowStats* out) const;
 
-  // One series with samples and sketch when the window is on the raw tier.
-  // NotFound for a series without history or recycled since `at`.
-  absl::StatusOr<Summary> SeriesSummary(const Snapshot& at, SeriesId id, int64_t window_ms) const;
-
   // The whole span of tier `tier` for one series (the health page uses tier
   // 1: 10 s x 360 = the last hour).
   absl::Status History(const Snapshot& at, SeriesId id, uint32_t tier, Sparkline* out) const;

@@ -72,9 +72,8 @@ struct Options {
 class Pipeline {
  public:
   // Invalid options.tiers (see ValidateTiers) fall back to DefaultTiers();
-  // use Create() to get the error instead.
+  // the agent validates --retention with ValidateTiers before it gets here.
   explicit Pipeline(Options options);
-  static absl::StatusOr<std::unique_ptr<Pipeline>> Create(Options options);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;

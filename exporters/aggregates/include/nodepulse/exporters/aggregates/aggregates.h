@@ -172,6 +172,29 @@ class AggregatesEngine {
   const WorkloadPods* FindWorkloadPods(absl::string_view ns, absl::string_view kind,
                                        absl::string_view workload) const;
 
+  // Update()'s steps, in order. `metric` indexes the metric table
+  // (AggregateMetrics()), `wi` options_.windows_ms.
+  struct WorkloadAcc;  // one workload while its pods are summed
+  void ResetGroupings(std::shared_ptr<const pipeline::Catalog> catalog);
+  void ComputeWindows(const pipeline::Snapshot& snap);
+  bool WindowComputed(size_t wi) const;
+  // The per-pod and per-workload series of one metric over every window,
+  // and its workloads for the API.
+  void AppendMetric(const pipeline::Snapshot& snap, size_t metric, OwnerCache& owners, AggregatesView& view);
+  // pod_values_ / the denominator's values of the same pods (dropping pods
+  // without a positive denominator).
+  void DivideByDenominator(const pipeline::Snapshot& snap, const Grouped& g, const Grouped& den, size_t wi,
+                           pipeline::Stat stat);
+  // Appends each pod's series and sums pod_values_ into workloads, sorted.
+  std::vector<WorkloadAcc> SumPods(const pipeline::Snapshot& snap, const Grouped& g, size_t metric, size_t wi,
+                                   const std::string& pod_series, OwnerCache& owners, std::string* text);
+  void AppendWorkloadSeries(const std::vector<WorkloadAcc>& wls, size_t metric, const std::string& wname,
+                            const std::string& pod_series, std::string* text) const;
+  // node:node_cpu_utilisation:avg<window>, node:node_memory_utilisation:ratio.
+  void AppendNodeSeries(const pipeline::Snapshot& snap, std::string* text) const;
+  // kubernetes-mixin's node_namespace_pod_container:* series.
+  void AppendMixinSeries(const pipeline::Snapshot& snap, std::string* text) const;
+
   AggregatesOptions options_;
   pipeline::Aggregator aggregator_;
   std::vector<pipeline::WindowStats> stats_;  // one per window, reused

@@ -5,7 +5,9 @@
 // cannot give. Agents that fail are listed in the answer, never dropped
 // silently.
 //
-// Thread-safety: free functions; FetchAll() runs one thread per agent.
+// Thread-safety: free functions, callable from any thread; the handlers of
+// ClusterAggregatesHandler() fetch from the agents on one thread per agent
+// per request and join them before answering.
 #ifndef NODEPULSE_EXPORTERS_MERGE_H_
 #define NODEPULSE_EXPORTERS_MERGE_H_
 
