@@ -366,8 +366,11 @@ start_nodepulse() {
   wait_http "http://127.0.0.1:$NP_PORT/readyz" 60 || die "$subject not ready: $(tail -5 "$OUT/logs/$subject-$N.log")"
   start_prometheus "$subject" "127.0.0.1:$NP_PORT"
   # KEDA's metrics-api scaler polls; the unfiltered document (every
-  # workload, metric, window and stat) is the most expensive query.
-  start_bg "poll-$subject-$N" $E2E poll "http://127.0.0.1:$NP_PORT/api/v1/aggregates" "$TMP/poll.json"
+  # workload, metric, window and stat) is the most expensive query. Coverage
+  # checks off: a fresh agent's 5m/15m windows would answer 503 (issue #18)
+  # and the bench would time a short error instead of the document.
+  start_bg "poll-$subject-$N" $E2E poll \
+    "http://127.0.0.1:$NP_PORT/api/v1/aggregates?min_coverage=0&max_age=inf" "$TMP/poll.json"
   POLL_PID=$LAST_PID
 }
 
