@@ -7,7 +7,6 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "nodepulse/base/curl.h"
 
 namespace nodepulse::base {
 namespace {
@@ -67,13 +66,6 @@ TEST_F(FileStampTest, MissingFileHasAStableErrorStamp) {
   EXPECT_EQ(a, FileStamp::Of(path_));
   Write(path_, "token-a");
   EXPECT_NE(a, FileStamp::Of(path_));
-}
-
-TEST(CurlErrorText, PrefersTheErrorBuffer) {
-  EXPECT_EQ(CurlErrorText(CURLE_COULDNT_CONNECT, "Failed to connect to 127.0.0.1 port 1"),
-            "Failed to connect to 127.0.0.1 port 1");
-  EXPECT_EQ(CurlErrorText(CURLE_COULDNT_CONNECT, ""), curl_easy_strerror(CURLE_COULDNT_CONNECT));
-  EXPECT_EQ(CurlErrorText(CURLE_OPERATION_TIMEDOUT, nullptr), curl_easy_strerror(CURLE_OPERATION_TIMEDOUT));
 }
 
 }  // namespace
