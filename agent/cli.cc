@@ -1,6 +1,5 @@
 #include "cli.h"
 
-#include <curl/curl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -21,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "nodepulse/base/curl.h"
 
 namespace nodepulse::agent {
 
@@ -124,11 +124,6 @@ struct Fetched {
   std::string error;
 };
 
-size_t OnBody(char* p, size_t size, size_t n, void* ud) {
-  static_cast<std::string*>(ud)->append(p, size * n);
-  return size * n;
-}
-
 size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
   std::string line(p, size * n);
   constexpr char kName[] = "x-nodepulse-findings:";
@@ -138,47 +133,49 @@ size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
   return size * n;
 }
 
+// Reads the bearer token for --token-file; empty (and f->error set) when it
+// cannot.
+std::string ReadToken(const std::string& path, Fetched* f) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string token(absl::StripAsciiWhitespace(ss.str()));
+  if (!in || token.empty()) f->error = absl::StrCat("cannot read a token from ", path);
+  return token;
+}
+
 Fetched Get(const CliOptions& o, const std::string& path_and_query) {
   Fetched f;
-  CURL* curl = curl_easy_init();
-  if (!curl) {
+  base::CurlOptions curl_options;
+  curl_options.timeout = o.timeout;
+  curl_options.ca_file = o.cacert;
+  curl_options.insecure_skip_verify = o.insecure;
+  absl::StatusOr<base::CurlHandle> curl = base::NewCurlHandle(curl_options);
+  if (!curl.ok()) {
     f.error = "libcurl init failed";
     return f;
   }
   std::string url = o.url + path_and_query;
   char errbuf[CURL_ERROR_SIZE] = {};
-  curl_slist* headers = nullptr;
+  base::CurlHeaders headers;
   if (!o.token_file.empty()) {
-    std::ifstream in(o.token_file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string token(absl::StripAsciiWhitespace(ss.str()));
-    if (!in || token.empty()) {
-      f.error = absl::StrCat("cannot read a token from ", o.token_file);
-      curl_easy_cleanup(curl);
-      return f;
-    }
-    headers = curl_slist_append(headers, ("Authorization: Bearer " + token).c_str());
+    std::string token = ReadToken(o.token_file, &f);
+    if (token.empty()) return f;
+    headers.reset(curl_slist_append(nullptr, ("Authorization: Bearer " + token).c_str()));
   }
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(o.timeout)));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &f.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &f.findings_header);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  if (!o.cacert.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, o.cacert.c_str());
-  if (o.insecure) {
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  CURLcode rc = curl_easy_perform(curl);
+  CURL* c = curl->get();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, base::CurlAppendToString);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &f.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &f.findings_header);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
-    f.error = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+    f.error = base::CurlErrorText(rc, errbuf);
   } else {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &f.status);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f.status);
     if (f.status == 200) {
       f.ok = true;
     } else {
@@ -186,8 +183,6 @@ Fetched Get(const CliOptions& o, const std::string& path_and_query) {
       f.error = absl::StrCat("HTTP ", f.status, first_line.empty() ? "" : ": ", first_line.substr(0, 200));
     }
   }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
   return f;
 }
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "nodepulse/base/curl.h"
 
 namespace nodepulse::collectors::kubelet {
 namespace {
@@ -74,23 +75,21 @@ std::string CertField(const curl_certinfo* info, std::string_view key) {
 
 HttpFetcher::HttpFetcher(const KubeletOptions& options) : options_(options) {}
 
-HttpFetcher::~HttpFetcher() {
-  if (curl_ != nullptr) curl_easy_cleanup(curl_);
-}
+HttpFetcher::~HttpFetcher() = default;
 
 absl::StatusOr<std::unique_ptr<HttpFetcher>> HttpFetcher::Create(const KubeletOptions& options) {
   std::unique_ptr<HttpFetcher> f(new HttpFetcher(options));
-  f->curl_ = curl_easy_init();
-  if (f->curl_ == nullptr) return absl::InternalError("curl_easy_init failed");
-  CURL* c = f->curl_;
+  absl::StatusOr<base::CurlHandle> handle = base::NewCurlHandle({.timeout = options.timeout,
+                                                                 .connect_timeout = options.timeout,
+                                                                 .ca_file = options.ca_file,
+                                                                 .insecure_skip_verify = options.insecure_skip_verify});
+  if (!handle.ok()) return handle.status();
+  f->curl_ = std::move(*handle);
+  CURL* c = f->curl_.get();
   // Options that do not change between requests are set once; curl keeps
   // them across curl_easy_perform calls.
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for DNS timeouts: we are threaded
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect would resend the token
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(options.timeout)));
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(options.timeout)));
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // gzip if the server offers it
   // The size cap is enforced twice: up front from Content-Length, and while
@@ -98,31 +97,25 @@ absl::StatusOr<std::unique_ptr<HttpFetcher>> HttpFetcher::Create(const KubeletOp
   curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &HttpFetcher::OnData);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, f.get());
-  if (options.insecure_skip_verify) {
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
-  } else if (!options.ca_file.empty()) {
-    curl_easy_setopt(c, CURLOPT_CAINFO, options.ca_file.c_str());
-  }
   return f;
 }
 
 std::string HttpFetcher::DescribePeerCertificate(const std::string& url) const {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> c(curl_easy_init(), &curl_easy_cleanup);
-  if (c == nullptr) return "its certificate could not be read (curl_easy_init failed)";
-  curl_easy_setopt(c.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c.get(), CURLOPT_PROTOCOLS_STR, "https");
+  // Verification off: the point is to describe a certificate that failed it.
+  base::CurlOptions curl_options;
+  curl_options.timeout = options_.timeout;
+  curl_options.insecure_skip_verify = true;
+  absl::StatusOr<base::CurlHandle> c = base::NewCurlHandle(curl_options);
+  if (!c.ok()) return "its certificate could not be read (curl_easy_init failed)";
+  curl_easy_setopt(c->get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c->get(), CURLOPT_PROTOCOLS_STR, "https");
   // Handshake only: nothing is sent, so no token reaches an unverified peer.
-  curl_easy_setopt(c.get(), CURLOPT_CONNECT_ONLY, 1L);
-  curl_easy_setopt(c.get(), CURLOPT_SSL_VERIFYPEER, 0L);
-  curl_easy_setopt(c.get(), CURLOPT_SSL_VERIFYHOST, 0L);
-  curl_easy_setopt(c.get(), CURLOPT_CERTINFO, 1L);
-  curl_easy_setopt(c.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
-  CURLcode code = curl_easy_perform(c.get());
+  curl_easy_setopt(c->get(), CURLOPT_CONNECT_ONLY, 1L);
+  curl_easy_setopt(c->get(), CURLOPT_CERTINFO, 1L);
+  CURLcode code = curl_easy_perform(c->get());
   if (code != CURLE_OK) return absl::StrCat("its certificate could not be read (", curl_easy_strerror(code), ")");
   curl_certinfo* info = nullptr;
-  curl_easy_getinfo(c.get(), CURLINFO_CERTINFO, &info);
+  curl_easy_getinfo(c->get(), CURLINFO_CERTINFO, &info);
   std::string subject = CertField(info, "Subject"), issuer = CertField(info, "Issuer");
   if (subject.empty() && issuer.empty()) return "its certificate could not be read (no certinfo)";
   return absl::StrCat("subject \"", subject, "\" issued by \"", issuer, "\"");
@@ -145,30 +138,30 @@ absl::Status HttpFetcher::Get(const std::string& url, const std::string& token, 
   sink_ = body;
   too_large_ = false;
   char error[CURL_ERROR_SIZE] = {0};
-  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
+  base::CurlHeaders headers(curl_slist_append(nullptr, "Accept: application/json"));
   if (!token.empty()) {
     std::string auth = absl::StrCat("Authorization: Bearer ", token);
-    headers = curl_slist_append(headers, auth.c_str());
+    headers.reset(curl_slist_append(headers.release(), auth.c_str()));
     // Overwrite our copy; curl keeps its own until curl_slist_free_all.
     std::fill(auth.begin(), auth.end(), '\0');
   }
-  curl_easy_setopt(curl_, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, error);
-  CURLcode code = curl_easy_perform(curl_);
-  curl_easy_setopt(curl_, CURLOPT_HTTPHEADER, nullptr);
-  curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, nullptr);
-  curl_slist_free_all(headers);
+  curl_easy_setopt(curl_.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl_.get(), CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(curl_.get(), CURLOPT_ERRORBUFFER, error);
+  CURLcode code = curl_easy_perform(curl_.get());
+  curl_easy_setopt(curl_.get(), CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl_.get(), CURLOPT_ERRORBUFFER, nullptr);
+  headers.reset();
   sink_ = nullptr;
 
   long connects = 0;
-  if (curl_easy_getinfo(curl_, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0) {
+  if (curl_easy_getinfo(curl_.get(), CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK && connects > 0) {
     connections_ += static_cast<uint64_t>(connects);
   }
   if (code != CURLE_OK) {
     *reason = too_large_ ? KubeletError::kTooLarge : Classify(code);
     body->clear();
-    std::string detail = error[0] != '\0' ? std::string(error) : curl_easy_strerror(code);
+    std::string detail = base::CurlErrorText(code, error);
     if (*reason == KubeletError::kTooLarge) {
       detail = absl::StrCat("response over ", options_.max_response_bytes, " bytes",
                             too_large_ ? "" : " (by Content-Length)");
@@ -176,7 +169,7 @@ absl::Status HttpFetcher::Get(const std::string& url, const std::string& token, 
     return StatusFor(*reason, absl::StrCat("GET ", url, ": ", detail));
   }
   long http = 0;
-  curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &http);
+  curl_easy_getinfo(curl_.get(), CURLINFO_RESPONSE_CODE, &http);
   if (http >= 200 && http < 300) return absl::OkStatus();
   if (http == 401) *reason = KubeletError::kHttp401;
   else if (http == 403) *reason = KubeletError::kHttp403;

@@ -2,7 +2,7 @@
 // consecutive polls reuse the TLS connection (kubelets keep it alive).
 //
 // Ownership: owns the CURL handle; one fetcher per thread (libcurl handles
-// must not be shared across threads). Requires curl_global_init to have run.
+// must not be shared across threads). Requires base::CurlGlobalInit to have run.
 // Thread-compatible, not thread-safe.
 #ifndef NODEPULSE_COLLECTORS_KUBELET_HTTP_FETCHER_H_
 #define NODEPULSE_COLLECTORS_KUBELET_HTTP_FETCHER_H_
@@ -13,9 +13,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "nodepulse/base/curl.h"
 #include "nodepulse/collectors/kubelet.h"
-
-typedef void CURL;
 
 namespace nodepulse::collectors::kubelet {
 
@@ -48,7 +47,7 @@ class HttpFetcher {
   static size_t OnData(char* data, size_t size, size_t n, void* self);
 
   const KubeletOptions options_;
-  CURL* curl_ = nullptr;
+  base::CurlHandle curl_;
   std::string* sink_ = nullptr;  // body of the request in flight
   bool too_large_ = false;
   uint64_t connections_ = 0;

@@ -1,7 +1,6 @@
 #include "nodepulse/exporters/aggregates/merge.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,7 +9,6 @@
 
 #include <cmath>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <tuple>
 
@@ -20,6 +18,7 @@
 #include "aggregates.pb.h"
 #include "aggregates_coverage.h"
 #include "aggregates_json.h"
+#include "nodepulse/base/curl.h"
 #include "nodepulse/pipeline/aggregate.h"
 #include "nodepulse/pipeline/sketch.h"
 
@@ -54,22 +53,21 @@ std::string AgentQuery(const std::string& query) {
 
 absl::StatusOr<std::string> FetchAggregates(const std::string& base_url, const std::string& query,
                                             absl::Duration timeout) {
-  CURL* curl = curl_easy_init();
-  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
+  base::CurlOptions curl_options;
+  curl_options.timeout = timeout;
+  absl::StatusOr<base::CurlHandle> curl = base::NewCurlHandle(curl_options);
+  if (!curl.ok()) return curl.status();
   std::string url = absl::StrCat(base_url, "/api/v1/aggregates", query.empty() ? "" : "?", query);
   std::string body;
-  curl_slist* headers = curl_slist_append(nullptr, "Accept: application/x-protobuf");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  CURLcode rc = curl_easy_perform(curl);
+  base::CurlHeaders headers(curl_slist_append(nullptr, "Accept: application/x-protobuf"));
+  CURL* c = curl->get();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Append);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  CURLcode rc = curl_easy_perform(c);
   long code = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
   if (rc != CURLE_OK) {
     return absl::UnavailableError(absl::StrCat(url, ": ", curl_easy_strerror(rc)));
   }
@@ -191,10 +189,9 @@ std::vector<std::string> ResolveAgents(const std::string& host, int port) {
 
 Handler ClusterAggregatesHandler(std::function<std::vector<std::string>()> list_agents,
                                  absl::Duration timeout) {
-  // libcurl's lazy global init is not thread-safe; do it before the handler
-  // ever fans out (the agent's main has usually done it already).
-  static std::once_flag curl_once;
-  std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  // Before the handler ever fans out on threads (the agent's main has
+  // usually done it already).
+  base::CurlGlobalInit();
   return [list_agents = std::move(list_agents), timeout](const HttpRequest& req) {
     const std::string query = AgentQuery(req.query);
     const std::vector<std::string> agents = list_agents();

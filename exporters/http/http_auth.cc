@@ -83,25 +83,14 @@ absl::Status BearerAuth::Read(Stamp* stamp, Digest* digest) const {
   *digest = Sha256(token);
   // Overwrite the plaintext copy so it does not linger in freed heap memory.
   OPENSSL_cleanse(raw.data(), raw.size());
-  stamp->dev = st.st_dev;
-  stamp->ino = st.st_ino;
-  stamp->size = st.st_size;
-  stamp->mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  *stamp = Stamp::FromStat(st);
   return absl::OkStatus();
 }
 
 void BearerAuth::MaybeReload(int64_t now_ms) {
   if (now_ms < next_check_ms_) return;
   next_check_ms_ = now_ms + kReloadCheckMs;
-  struct stat st;
-  Stamp now_stamp;
-  if (::stat(path_.c_str(), &st) == 0) {
-    now_stamp.dev = st.st_dev;
-    now_stamp.ino = st.st_ino;
-    now_stamp.size = st.st_size;
-    now_stamp.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-    if (now_stamp == stamp_) return;
-  }
+  if (Stamp now_stamp = Stamp::Of(path_); now_stamp.ok() && now_stamp == stamp_) return;
   Stamp stamp;
   Digest digest;
   if (absl::Status s = Read(&stamp, &digest); !s.ok()) {

@@ -24,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "nodepulse/base/file_stamp.h"
 
 namespace nodepulse::exporters::http_internal {
 
@@ -54,13 +55,7 @@ class BearerAuth {
   uint64_t reloads() const { return reloads_; }
 
  private:
-  struct Stamp {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    off_t size = -1;
-    int64_t mtime_ns = 0;
-    bool operator==(const Stamp&) const = default;
-  };
+  using Stamp = base::FileStamp;
   explicit BearerAuth(std::string path) : path_(std::move(path)) {}
   absl::Status Read(Stamp* stamp, Digest* digest) const;
   void MaybeReload(int64_t now_ms);

@@ -2,7 +2,6 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
 #include "nodepulse/base/log.h"
@@ -26,14 +25,6 @@ std::string OpenSslErrors() {
   return out.empty() ? "unknown error" : out;
 }
 
-std::string FileStamp(const std::string& path) {
-  if (path.empty()) return "-";
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return "missing";
-  return absl::StrCat(st.st_dev, ":", st.st_ino, ":", st.st_size, ":", st.st_mtim.tv_sec, ".",
-                      st.st_mtim.tv_nsec);
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TlsServerContext>> TlsServerContext::Create(std::string cert_file,
@@ -53,8 +44,8 @@ absl::StatusOr<std::unique_ptr<TlsServerContext>> TlsServerContext::Create(std::
 
 TlsServerContext::~TlsServerContext() { SSL_CTX_free(ctx_); }
 
-std::string TlsServerContext::Stamp() const {
-  return absl::StrCat(FileStamp(cert_file_), "|", FileStamp(key_file_), "|", FileStamp(client_ca_file_));
+TlsServerContext::Stamps TlsServerContext::Stamp() const {
+  return {base::FileStamp::Of(cert_file_), base::FileStamp::Of(key_file_), base::FileStamp::Of(client_ca_file_)};
 }
 
 absl::StatusOr<SSL_CTX*> TlsServerContext::Build() const {
@@ -98,7 +89,7 @@ absl::StatusOr<SSL_CTX*> TlsServerContext::Build() const {
 SSL_CTX* TlsServerContext::Current(int64_t now_ms) {
   if (now_ms < next_check_ms_) return ctx_;
   next_check_ms_ = now_ms + kReloadCheckMs;
-  std::string stamp = Stamp();
+  Stamps stamp = Stamp();
   if (stamp == stamp_) return ctx_;
   absl::StatusOr<SSL_CTX*> ctx = Build();
   if (!ctx.ok()) {

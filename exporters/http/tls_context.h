@@ -13,11 +13,13 @@
 #ifndef NODEPULSE_EXPORTERS_TLS_CONTEXT_H_
 #define NODEPULSE_EXPORTERS_TLS_CONTEXT_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "nodepulse/base/file_stamp.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
 
@@ -43,11 +45,14 @@ class TlsServerContext {
   TlsServerContext(std::string cert, std::string key, std::string ca)
       : cert_file_(std::move(cert)), key_file_(std::move(key)), client_ca_file_(std::move(ca)) {}
   absl::StatusOr<SSL_CTX*> Build() const;
-  std::string Stamp() const;
+  // The stamps of the certificate, key and client-CA files: a change in any
+  // of them rebuilds the context.
+  using Stamps = std::array<base::FileStamp, 3>;
+  Stamps Stamp() const;
 
   std::string cert_file_, key_file_, client_ca_file_;
   SSL_CTX* ctx_ = nullptr;
-  std::string stamp_;
+  Stamps stamp_;
   int64_t next_check_ms_ = 0;
   bool reload_failing_ = false;
   uint64_t reloads_ = 0;

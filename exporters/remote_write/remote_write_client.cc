@@ -2,7 +2,6 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,10 +43,7 @@ absl::Duration ParseRetryAfter(absl::string_view value, absl::Time now) {
 RemoteWriteClient::RemoteWriteClient(Options options)
     : options_(std::move(options)), redacted_(RedactUrl(options_.url)) {}
 
-RemoteWriteClient::~RemoteWriteClient() {
-  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
-  if (headers_ != nullptr) curl_slist_free_all(headers_);
-}
+RemoteWriteClient::~RemoteWriteClient() = default;
 
 absl::StatusOr<std::unique_ptr<RemoteWriteClient>> RemoteWriteClient::Create(Options options) {
   if (!absl::StartsWith(options.url, "http://") && !absl::StartsWith(options.url, "https://")) {
@@ -59,16 +55,17 @@ absl::StatusOr<std::unique_ptr<RemoteWriteClient>> RemoteWriteClient::Create(Opt
         absl::StrCat("remote_write: CA file ", options.ca_file, ": ", strerror(errno)));
   }
   std::unique_ptr<RemoteWriteClient> c(new RemoteWriteClient(std::move(options)));
-  CURL* h = curl_easy_init();
-  if (h == nullptr) return absl::InternalError("remote_write: curl_easy_init failed");
-  c->curl_ = h;
+  base::CurlOptions curl_options;
+  curl_options.timeout = c->options_.timeout;
+  curl_options.connect_timeout = std::min(absl::Seconds(10), c->options_.timeout);
+  curl_options.ca_file = c->options_.ca_file;
+  absl::StatusOr<base::CurlHandle> handle = base::NewCurlHandle(curl_options);
+  if (!handle.ok()) return absl::InternalError(absl::StrCat("remote_write: ", handle.status().message()));
+  c->curl_ = std::move(*handle);
+  CURL* h = c->curl_.get();
   if (absl::Status st = c->RefreshHeaders(); !st.ok()) return st;
   curl_easy_setopt(h, CURLOPT_URL, c->options_.url.c_str());
   curl_easy_setopt(h, CURLOPT_POST, 1L);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(c->options_.timeout)));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::min<int64_t>(10000, absl::ToInt64Milliseconds(c->options_.timeout))));
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, c->options_.user_agent.c_str());
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->error_buf_);
@@ -82,21 +79,18 @@ absl::StatusOr<std::unique_ptr<RemoteWriteClient>> RemoteWriteClient::Create(Opt
   // Never follow redirects with a bearer token attached.
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  if (!c->options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, c->options_.ca_file.c_str());
   return c;
 }
 
 absl::Status RemoteWriteClient::RefreshHeaders() {
   std::string token;
   if (!options_.bearer_token_file.empty()) {
-    struct stat sb;
-    if (::stat(options_.bearer_token_file.c_str(), &sb) != 0) {
+    const base::FileStamp stamp = base::FileStamp::Of(options_.bearer_token_file);
+    if (!stamp.ok()) {
       return absl::UnavailableError(
-          absl::StrCat("remote_write: bearer token file ", options_.bearer_token_file, ": ", strerror(errno)));
+          absl::StrCat("remote_write: bearer token file ", options_.bearer_token_file, ": ", strerror(stamp.error)));
     }
-    if (have_token_ && sb.st_mtim.tv_sec == token_mtime_.tv_sec && sb.st_mtim.tv_nsec == token_mtime_.tv_nsec) {
-      return absl::OkStatus();
-    }
+    if (have_token_ && stamp == token_stamp_) return absl::OkStatus();
     int fd = ::open(options_.bearer_token_file.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       return absl::UnavailableError(
@@ -114,8 +108,8 @@ absl::Status RemoteWriteClient::RefreshHeaders() {
       return absl::InvalidArgumentError(
           absl::StrCat("remote_write: bearer token file ", options_.bearer_token_file, " is empty"));
     }
-    token_mtime_ = sb.st_mtim;
-  } else if (headers_ != nullptr) {
+    token_stamp_ = stamp;
+  } else if (headers_) {
     return absl::OkStatus();
   }
   have_token_ = true;
@@ -132,9 +126,8 @@ absl::Status RemoteWriteClient::RefreshHeaders() {
   }
   std::fill(token.begin(), token.end(), '\0');
   if (h == nullptr) return absl::ResourceExhaustedError("remote_write: curl_slist_append failed");
-  curl_easy_setopt(static_cast<CURL*>(curl_), CURLOPT_HTTPHEADER, h);
-  if (headers_ != nullptr) curl_slist_free_all(headers_);
-  headers_ = h;
+  curl_easy_setopt(curl_.get(), CURLOPT_HTTPHEADER, h);
+  headers_.reset(h);
   return absl::OkStatus();
 }
 
@@ -167,12 +160,12 @@ PostResult RemoteWriteClient::Post(absl::string_view body, const std::atomic<boo
   if (absl::Status st = RefreshHeaders(); !st.ok()) {
     // Keep the previous token if there was one; a rotation in progress can
     // briefly leave the file missing.
-    if (headers_ == nullptr) {
+    if (!headers_) {
       r.error = std::string(st.message());
       return r;
     }
   }
-  CURL* h = static_cast<CURL*>(curl_);
+  CURL* h = curl_.get();
   retry_after_header_.clear();
   body_prefix_.clear();
   error_buf_[0] = '\0';

@@ -3,7 +3,7 @@
 //
 // curl_global_init() must have been called (once, in main, before threads
 // start; tests call it once too). The bearer token is read from its file and
-// re-read when the file's mtime changes (Kubernetes rotates projected
+// re-read when the file changes (base::FileStamp: inode, size or mtime) (Kubernetes rotates projected
 // service-account tokens); it is never logged, and only the redacted URL
 // (no userinfo, no query) appears in messages.
 //
@@ -13,7 +13,6 @@
 #define NODEPULSE_EXPORTERS_REMOTE_WRITE_CLIENT_H_
 
 #include <atomic>
-#include <ctime>
 #include <memory>
 #include <string>
 
@@ -21,8 +20,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "nodepulse/base/curl.h"
+#include "nodepulse/base/file_stamp.h"
 
-struct curl_slist;
 
 namespace nodepulse::exporters {
 
@@ -68,9 +68,9 @@ class RemoteWriteClient {
 
   Options options_;
   std::string redacted_;
-  void* curl_ = nullptr;            // CURL*
-  curl_slist* headers_ = nullptr;
-  struct timespec token_mtime_ = {0, 0};
+  base::CurlHandle curl_;
+  base::CurlHeaders headers_;
+  base::FileStamp token_stamp_;  // of the token file headers_ were built from
   bool have_token_ = false;
   char error_buf_[256] = {0};
   // Per-request state filled by the callbacks.
