@@ -678,7 +678,10 @@ bool CgroupCollectorImpl::ParseMemoryFile(Cgroup& cg, FileKind kind, std::string
       return ok;
     case kFSwapCurrentV2: return SetU64(cg, ci::kSwap, text, 1);
     case kFMemPeakV2: return SetU64(cg, ci::kMemMaxUsage, text, 1);
-    default: return ParseMemEventFile(cg, kind, text);
+    case kFOomControlV1:
+    case kFMemEventsV2:
+    case kFSwapEventsV2: return ParseMemEventFile(cg, kind, text);
+    default: return true;
   }
 }
 
