@@ -21,10 +21,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "collectors/kubelet/parse_entry.h"
+#include "kubelet_json_baseline.h"
 
 namespace {
 
-using nodepulse::collectors::kubelet::JsonParser;
 
 constexpr int kPods = 500;
 
@@ -134,8 +134,8 @@ void BM_ParseHand(benchmark::State& state) {
   const std::string& body = Body(static_cast<int>(state.range(0)));
   for (auto _ : state) {
     auto n = state.range(0) == 0
-                 ? nodepulse::collectors::kubelet::ParsePodListOnly(body, JsonParser::kHand)
-                 : nodepulse::collectors::kubelet::ParseSummaryOnly(body, JsonParser::kHand);
+                 ? nodepulse::collectors::kubelet::ParsePodListOnly(body)
+                 : nodepulse::collectors::kubelet::ParseSummaryOnly(body);
     if (!n.ok()) state.SkipWithError("parse failed");
     benchmark::DoNotOptimize(n);
   }
@@ -147,8 +147,8 @@ void BM_ParseProtobufJson(benchmark::State& state) {
   const std::string& body = Body(static_cast<int>(state.range(0)));
   for (auto _ : state) {
     auto n = state.range(0) == 0
-                 ? nodepulse::collectors::kubelet::ParsePodListOnly(body, JsonParser::kProtobuf)
-                 : nodepulse::collectors::kubelet::ParseSummaryOnly(body, JsonParser::kProtobuf);
+                 ? nodepulse::bench::ProtobufPodListContainers(body)
+                 : nodepulse::bench::ProtobufSummaryPods(body);
     if (!n.ok()) state.SkipWithError("parse failed");
     benchmark::DoNotOptimize(n);
   }

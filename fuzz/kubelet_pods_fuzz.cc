@@ -10,7 +10,7 @@ using nodepulse::fuzz::AsView;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in = AsView(data, size);
-  absl::StatusOr<size_t> containers = kl::ParsePodListOnly(in, kl::JsonParser::kHand);
+  absl::StatusOr<size_t> containers = kl::ParsePodListOnly(in);
   absl::StatusOr<size_t> pods = kl::ParseAndBuildState(in, R"({"node":{"nodeName":"n"},"pods":[]})");
   // The state build fails only where parsing did.
   FUZZ_CHECK(containers.ok() == pods.ok());

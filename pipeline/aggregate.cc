@@ -256,7 +256,7 @@ absl::Status Aggregator::Compute(const Snapshot& at, int64_t window_ms, bool qua
   if (quantiles && tier != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("quantiles over time need a window within the raw tier (",
-                     FormatDuration(h.tiers()[0].span_ms()), "); ", FormatDuration(window_ms),
+                     FormatDurationExact(h.tiers()[0].span_ms()), "); ", FormatDurationExact(window_ms),
                      " is served by a rolled-up tier"));
   }
   const size_t n = at.values.size();

@@ -383,9 +383,9 @@ absl::Status History::Plan(int64_t ts_ms, int64_t window_ms, uint32_t* tier_out,
     std::string allowed;
     for (const TierSpec& t : tiers_) {
       absl::StrAppend(&allowed, allowed.empty() ? "" : ", ", "multiples of ",
-                      FormatDuration(t.step_ms), " up to ", FormatDuration(t.span_ms()));
+                      FormatDurationExact(t.step_ms), " up to ", FormatDurationExact(t.span_ms()));
     }
-    return absl::InvalidArgumentError(absl::StrCat("window ", FormatDuration(window_ms),
+    return absl::InvalidArgumentError(absl::StrCat("window ", FormatDurationExact(window_ms),
                                                    " not served by any tier; allowed: ", allowed));
   }
   if (tier_out != nullptr) *tier_out = j;

@@ -46,7 +46,7 @@ absl::StatusOr<int64_t> ParseDuration(std::string_view text_in) {
       "bad duration '", text, "': want a positive integer and a unit (ms, s, m, h, d), e.g. 10s"));
 }
 
-std::string FormatDuration(int64_t ms) {
+std::string FormatDurationExact(int64_t ms) {
   for (int i = 4; i >= 1; --i) {
     if (ms != 0 && ms % kUnits[i].ms == 0) return absl::StrCat(ms / kUnits[i].ms, kUnits[i].suffix);
   }
@@ -60,7 +60,7 @@ absl::Status ValidateTiers(const std::vector<TierSpec>& tiers) {
   }
   for (size_t i = 0; i < tiers.size(); ++i) {
     const TierSpec& t = tiers[i];
-    std::string name = absl::StrCat("tier ", i, " (", FormatDuration(t.step_ms), ")");
+    std::string name = absl::StrCat("tier ", i, " (", FormatDurationExact(t.step_ms), ")");
     if (t.step_ms <= 0)
       return absl::InvalidArgumentError(
           absl::StrCat("retention: ", name, ": step must be positive"));
@@ -73,7 +73,7 @@ absl::Status ValidateTiers(const std::vector<TierSpec>& tiers) {
     if (t.step_ms <= prev.step_ms || t.step_ms % prev.step_ms != 0) {
       return absl::InvalidArgumentError(absl::StrCat(
           "retention: ", name, ": step must be a larger multiple of the previous step ",
-          FormatDuration(prev.step_ms), " (coarse slots are rolled up from whole finer slots)"));
+          FormatDurationExact(prev.step_ms), " (coarse slots are rolled up from whole finer slots)"));
     }
   }
   return absl::OkStatus();

@@ -258,6 +258,16 @@ class CgroupCollectorImpl final : public CgroupCollector {
   DeviceSeries& DeviceFor(Cgroup& cg, uint32_t major, uint32_t minor);
   void ReadCgroup(Cgroup& cg, TimePoint now, CollectStats& stats);
   void ParseFile(Cgroup& cg, FileKind kind, std::string_view text, CollectStats& stats);
+  // One step of ParseFile per controller: each returns false on a parse
+  // error, after setting what it could read.
+  bool SetU64(Cgroup& cg, Metric m, std::string_view text, double scale);
+  bool ParseCpuFile(Cgroup& cg, FileKind kind, std::string_view text);
+  bool ParseCpuStatV2(Cgroup& cg, std::string_view text);
+  bool ParseMemoryFile(Cgroup& cg, FileKind kind, std::string_view text);
+  bool ParseMemStatV1(Cgroup& cg, std::string_view text);
+  bool ParseMemEventFile(Cgroup& cg, FileKind kind, std::string_view text);
+  bool ParseBlockIoFile(Cgroup& cg, FileKind kind, std::string_view text);
+  bool ParsePressureFile(Cgroup& cg, FileKind kind, std::string_view text);
   void ParseMemStatV2(Cgroup& cg, std::string_view text, bool* ok);
   void Reemit(const Cgroup& cg, MetricMask mask);
   TimePoint NextSlowRead(Cgroup& cg, TimePoint now);
@@ -583,148 +593,229 @@ DeviceSeries& CgroupCollectorImpl::DeviceFor(Cgroup& cg, uint32_t major, uint32_
   return cg.devices.back();
 }
 
-void CgroupCollectorImpl::ParseFile(Cgroup& cg, FileKind kind, std::string_view text,
-                                    CollectStats& stats) {
-  bool ok = true;
-  uint64_t v = 0;
+namespace {
+
+// The values of one keyed file (ci::ParseKeyedU64) and which keys it had;
+// on the stack, sized for the longest key table.
+struct KeyedValues {
   uint64_t vals[std::size(kMemStatV2Keys)];
   uint64_t found = 0;
-  auto has = [&](int i) { return (found >> i) & 1; };
-  auto d = [](uint64_t x) { return static_cast<double>(x); };
+  bool Parse(std::string_view text, absl::Span<const std::string_view> keys) {
+    return ci::ParseKeyedU64(text, keys, vals, &found);
+  }
+  bool has(int i) const { return (found >> i) & 1; }
+  double at(int i) const { return static_cast<double>(vals[i]); }
+};
+
+double AsDouble(uint64_t x) { return static_cast<double>(x); }
+
+}  // namespace
+
+// A single-number file: `m` = value * scale.
+bool CgroupCollectorImpl::SetU64(Cgroup& cg, Metric m, std::string_view text, double scale) {
+  uint64_t v = 0;
+  if (!ci::ParseU64(text, &v)) return false;
+  Set(cg, m, AsDouble(v) * scale);
+  return true;
+}
+
+bool CgroupCollectorImpl::ParseCpuFile(Cgroup& cg, FileKind kind, std::string_view text) {
+  KeyedValues k;
+  bool ok = true;
   switch (kind) {
-    case kFCpuacctUsage:
-      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kCpuUsage, d(v) * kNsToS);
-      break;
-    case kFCpuacctUsageUser:
-      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kCpuUser, d(v) * kNsToS);
-      break;
-    case kFCpuacctUsageSys:
-      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kCpuSystem, d(v) * kNsToS);
-      break;
+    case kFCpuacctUsage: return SetU64(cg, ci::kCpuUsage, text, kNsToS);
+    case kFCpuacctUsageUser: return SetU64(cg, ci::kCpuUser, text, kNsToS);
+    case kFCpuacctUsageSys: return SetU64(cg, ci::kCpuSystem, text, kNsToS);
     case kFCpuacctStat:
-      ok = ci::ParseKeyedU64(text, kCpuacctStatKeys, vals, &found);
-      if (has(0)) Set(cg, ci::kCpuUser, d(vals[0]) * kTickToS);
-      if (has(1)) Set(cg, ci::kCpuSystem, d(vals[1]) * kTickToS);
-      break;
+      ok = k.Parse(text, kCpuacctStatKeys);
+      if (k.has(0)) Set(cg, ci::kCpuUser, k.at(0) * kTickToS);
+      if (k.has(1)) Set(cg, ci::kCpuSystem, k.at(1) * kTickToS);
+      return ok;
     case kFCpuStatV1:
-      ok = ci::ParseKeyedU64(text, kCpuStatV1Keys, vals, &found);
-      if (has(0)) Set(cg, ci::kCfsPeriods, d(vals[0]));
-      if (has(1)) Set(cg, ci::kCfsThrottledPeriods, d(vals[1]));
-      if (has(2)) Set(cg, ci::kCfsThrottledSeconds, d(vals[2]) * kNsToS);
-      break;
-    case kFCpuStatV2:
-      ok = ci::ParseKeyedU64(text, kCpuStatV2Keys, vals, &found);
-      if (cg.v2_cpu_usage) {
-        if (has(0)) Set(cg, ci::kCpuUsage, d(vals[0]) * kUsToS);
-        if (has(1)) Set(cg, ci::kCpuUser, d(vals[1]) * kUsToS);
-        if (has(2)) Set(cg, ci::kCpuSystem, d(vals[2]) * kUsToS);
-      }
-      if (cg.v2_cfs) {
-        if (has(3)) Set(cg, ci::kCfsPeriods, d(vals[3]));
-        if (has(4)) Set(cg, ci::kCfsThrottledPeriods, d(vals[4]));
-        if (has(5)) Set(cg, ci::kCfsThrottledSeconds, d(vals[5]) * kUsToS);
-        if (has(6)) Set(cg, ci::kCpuBursts, d(vals[6]));
-        if (has(7)) Set(cg, ci::kCpuBurstSeconds, d(vals[7]) * kUsToS);
-      }
-      break;
+      ok = k.Parse(text, kCpuStatV1Keys);
+      if (k.has(0)) Set(cg, ci::kCfsPeriods, k.at(0));
+      if (k.has(1)) Set(cg, ci::kCfsThrottledPeriods, k.at(1));
+      if (k.has(2)) Set(cg, ci::kCfsThrottledSeconds, k.at(2) * kNsToS);
+      return ok;
+    case kFCpuStatV2: return ParseCpuStatV2(cg, text);
+    default: return true;
+  }
+}
+
+bool CgroupCollectorImpl::ParseCpuStatV2(Cgroup& cg, std::string_view text) {
+  KeyedValues k;
+  const bool ok = k.Parse(text, kCpuStatV2Keys);
+  if (cg.v2_cpu_usage) {
+    if (k.has(0)) Set(cg, ci::kCpuUsage, k.at(0) * kUsToS);
+    if (k.has(1)) Set(cg, ci::kCpuUser, k.at(1) * kUsToS);
+    if (k.has(2)) Set(cg, ci::kCpuSystem, k.at(2) * kUsToS);
+  }
+  if (cg.v2_cfs) {
+    if (k.has(3)) Set(cg, ci::kCfsPeriods, k.at(3));
+    if (k.has(4)) Set(cg, ci::kCfsThrottledPeriods, k.at(4));
+    if (k.has(5)) Set(cg, ci::kCfsThrottledSeconds, k.at(5) * kUsToS);
+    if (k.has(6)) Set(cg, ci::kCpuBursts, k.at(6));
+    if (k.has(7)) Set(cg, ci::kCpuBurstSeconds, k.at(7) * kUsToS);
+  }
+  return ok;
+}
+
+bool CgroupCollectorImpl::ParseMemoryFile(Cgroup& cg, FileKind kind, std::string_view text) {
+  uint64_t v = 0;
+  bool ok = true;
+  switch (kind) {
     case kFMemUsageV1:
     case kFMemCurrentV2:
-      if ((ok = ci::ParseU64(text, &v))) {
-        Set(cg, ci::kMemUsage, d(v));
-        cg.mem_usage = d(v);
-        cg.have_mem_usage = true;
-      }
-      break;
-    case kFMemFailcntV1:
-      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kFailcnt, d(v));
-      break;
-    case kFMemStatV1: {
-      ok = ci::ParseKeyedU64(text, kMemStatV1Keys, vals, &found);
-      // Index i is the hierarchical total_* value, i + 5 the local fallback.
-      auto pick = [&](int i) { return has(i) ? i : has(i + 5) ? i + 5 : -1; };
-      constexpr Metric kTargets[] = {ci::kRss, ci::kCache, ci::kSwap, ci::kMappedFile};
-      for (int i = 0; i < 4; ++i) {
-        if (int at = pick(i); at >= 0) Set(cg, kTargets[i], d(vals[at]));
-      }
-      if (int at = pick(4); at >= 0 && cg.have_mem_usage) {
-        // cAdvisor: working set = usage - inactive_file, floored at 0.
-        double inactive = d(vals[at]);
-        Set(cg, ci::kWorkingSet, cg.mem_usage > inactive ? cg.mem_usage - inactive : 0);
-      }
-      break;
-    }
+      if (!ci::ParseU64(text, &v)) return false;
+      Set(cg, ci::kMemUsage, AsDouble(v));
+      cg.mem_usage = AsDouble(v);
+      cg.have_mem_usage = true;
+      return true;
+    case kFMemFailcntV1: return SetU64(cg, ci::kFailcnt, text, 1);
+    case kFMemStatV1: return ParseMemStatV1(cg, text);
     case kFMemStatV2:
       ParseMemStatV2(cg, text, &ok);
-      break;
+      return ok;
+    case kFSwapCurrentV2: return SetU64(cg, ci::kSwap, text, 1);
+    case kFMemPeakV2: return SetU64(cg, ci::kMemMaxUsage, text, 1);
     case kFOomControlV1:
-      ok = ci::ParseKeyedU64(text, kOomControlKeys, vals, &found);
-      if (has(0)) Set(cg, ci::kOomEvents, d(vals[0]));
-      break;
     case kFMemEventsV2:
-      ok = ci::ParseKeyedU64(text, kMemEventsKeys, vals, &found);
+    case kFSwapEventsV2: return ParseMemEventFile(cg, kind, text);
+    default: return true;
+  }
+}
+
+bool CgroupCollectorImpl::ParseMemStatV1(Cgroup& cg, std::string_view text) {
+  KeyedValues k;
+  const bool ok = k.Parse(text, kMemStatV1Keys);
+  // Index i is the hierarchical total_* value, i + 5 the local fallback.
+  auto pick = [&](int i) { return k.has(i) ? i : k.has(i + 5) ? i + 5 : -1; };
+  constexpr Metric kTargets[] = {ci::kRss, ci::kCache, ci::kSwap, ci::kMappedFile};
+  for (int i = 0; i < 4; ++i) {
+    if (int at = pick(i); at >= 0) Set(cg, kTargets[i], k.at(at));
+  }
+  if (int at = pick(4); at >= 0 && cg.have_mem_usage) {
+    // cAdvisor: working set = usage - inactive_file, floored at 0.
+    double inactive = k.at(at);
+    Set(cg, ci::kWorkingSet, cg.mem_usage > inactive ? cg.mem_usage - inactive : 0);
+  }
+  return ok;
+}
+
+// The event-count files: v1 memory.oom_control, v2 memory.events and
+// memory.swap.events.
+bool CgroupCollectorImpl::ParseMemEventFile(Cgroup& cg, FileKind kind, std::string_view text) {
+  KeyedValues k;
+  bool ok = true;
+  switch (kind) {
+    case kFOomControlV1:
+      ok = k.Parse(text, kOomControlKeys);
+      if (k.has(0)) Set(cg, ci::kOomEvents, k.at(0));
+      return ok;
+    case kFMemEventsV2:
+      ok = k.Parse(text, kMemEventsKeys);
       for (int i = 0; i < static_cast<int>(std::size(kMemEventsKeys)); ++i) {
-        if (has(i)) Set(cg, static_cast<Metric>(ci::kMemEventsLow + i), d(vals[i]));
+        if (k.has(i)) Set(cg, static_cast<Metric>(ci::kMemEventsLow + i), k.at(i));
       }
-      if (has(2)) Set(cg, ci::kFailcnt, d(vals[2]));
-      if (has(4)) Set(cg, ci::kOomEvents, d(vals[4]));
-      break;
-    case kFSwapCurrentV2:
-      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kSwap, d(v));
-      break;
+      if (k.has(2)) Set(cg, ci::kFailcnt, k.at(2));
+      if (k.has(4)) Set(cg, ci::kOomEvents, k.at(4));
+      return ok;
     case kFSwapEventsV2:
-      ok = ci::ParseKeyedU64(text, kSwapEventsKeys, vals, &found);
+      ok = k.Parse(text, kSwapEventsKeys);
       for (int i = 0; i < static_cast<int>(std::size(kSwapEventsKeys)); ++i) {
-        if (has(i)) Set(cg, static_cast<Metric>(ci::kSwapEventsHigh + i), d(vals[i]));
+        if (k.has(i)) Set(cg, static_cast<Metric>(ci::kSwapEventsHigh + i), k.at(i));
       }
-      break;
-    case kFMemPeakV2:
-      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kMemMaxUsage, d(v));
-      break;
+      return ok;
+    default: return true;
+  }
+}
+
+bool CgroupCollectorImpl::ParseBlockIoFile(Cgroup& cg, FileKind kind, std::string_view text) {
+  switch (kind) {
     case kFBlkioBytesV1:
-      ok = ci::ParseBlkio(text, [&](const ci::BlkioDevice& dev) {
+      return ci::ParseBlkio(text, [&](const ci::BlkioDevice& dev) {
         DeviceSeries& s = DeviceFor(cg, dev.major, dev.minor);
-        pipeline_.Set(s.reads_bytes, d(dev.read));
-        pipeline_.Set(s.writes_bytes, d(dev.write));
-        pipeline_.Set(s.blkio_read, d(dev.read));
-        pipeline_.Set(s.blkio_write, d(dev.write));
+        pipeline_.Set(s.reads_bytes, AsDouble(dev.read));
+        pipeline_.Set(s.writes_bytes, AsDouble(dev.write));
+        pipeline_.Set(s.blkio_read, AsDouble(dev.read));
+        pipeline_.Set(s.blkio_write, AsDouble(dev.write));
       });
-      break;
     case kFBlkioOpsV1:
-      ok = ci::ParseBlkio(text, [&](const ci::BlkioDevice& dev) {
+      return ci::ParseBlkio(text, [&](const ci::BlkioDevice& dev) {
         DeviceSeries& s = DeviceFor(cg, dev.major, dev.minor);
-        s.reads_v = d(dev.read);
-        s.writes_v = d(dev.write);
+        s.reads_v = AsDouble(dev.read);
+        s.writes_v = AsDouble(dev.write);
         pipeline_.Set(s.reads, s.reads_v);
         pipeline_.Set(s.writes, s.writes_v);
       });
-      break;
     case kFIoStatV2:
-      ok = ci::ParseIoStat(text, [&](const ci::IoStatDevice& dev) {
+      return ci::ParseIoStat(text, [&](const ci::IoStatDevice& dev) {
         DeviceSeries& s = DeviceFor(cg, dev.major, dev.minor);
-        pipeline_.Set(s.reads_bytes, d(dev.rbytes));
-        pipeline_.Set(s.writes_bytes, d(dev.wbytes));
-        pipeline_.Set(s.reads, d(dev.rios));
-        pipeline_.Set(s.writes, d(dev.wios));
-        pipeline_.Set(s.blkio_read, d(dev.rbytes));
-        pipeline_.Set(s.blkio_write, d(dev.wbytes));
+        pipeline_.Set(s.reads_bytes, AsDouble(dev.rbytes));
+        pipeline_.Set(s.writes_bytes, AsDouble(dev.wbytes));
+        pipeline_.Set(s.reads, AsDouble(dev.rios));
+        pipeline_.Set(s.writes, AsDouble(dev.wios));
+        pipeline_.Set(s.blkio_read, AsDouble(dev.rbytes));
+        pipeline_.Set(s.blkio_write, AsDouble(dev.wbytes));
       });
+    default: return true;
+  }
+}
+
+// cpu.pressure, memory.pressure, io.pressure: the "some" and "full" totals,
+// at consecutive metrics in that order.
+bool CgroupCollectorImpl::ParsePressureFile(Cgroup& cg, FileKind kind, std::string_view text) {
+  ci::Pressure p;
+  const bool ok = ci::ParsePressure(text, &p);
+  const int base = ci::kPsiCpuWaiting + 2 * (kind - kFCpuPressure);
+  if (p.has_some) Set(cg, static_cast<Metric>(base), AsDouble(p.some_total_us) * kUsToS);
+  if (p.has_full) Set(cg, static_cast<Metric>(base + 1), AsDouble(p.full_total_us) * kUsToS);
+  return ok;
+}
+
+// Dispatches one file's text to the step for its controller; the steps are
+// non-virtual members in this file, so this stays one inlinable call chain
+// with its scratch on the stack.
+void CgroupCollectorImpl::ParseFile(Cgroup& cg, FileKind kind, std::string_view text,
+                                    CollectStats& stats) {
+  bool ok = true;
+  switch (kind) {
+    case kFCpuacctUsage:
+    case kFCpuacctUsageUser:
+    case kFCpuacctUsageSys:
+    case kFCpuacctStat:
+    case kFCpuStatV1:
+    case kFCpuStatV2:
+      ok = ParseCpuFile(cg, kind, text);
+      break;
+    case kFMemUsageV1:
+    case kFMemCurrentV2:
+    case kFMemFailcntV1:
+    case kFMemStatV1:
+    case kFMemStatV2:
+    case kFOomControlV1:
+    case kFMemEventsV2:
+    case kFSwapCurrentV2:
+    case kFSwapEventsV2:
+    case kFMemPeakV2:
+      ok = ParseMemoryFile(cg, kind, text);
+      break;
+    case kFBlkioBytesV1:
+    case kFBlkioOpsV1:
+    case kFIoStatV2:
+      ok = ParseBlockIoFile(cg, kind, text);
       break;
     case kFPidsCurrent:
-      if ((ok = ci::ParseU64(text, &v))) Set(cg, ci::kThreads, d(v));
+      ok = SetU64(cg, ci::kThreads, text, 1);
       break;
     case kFProcs:
-      Set(cg, ci::kProcesses, d(ci::CountLines(text)));
+      Set(cg, ci::kProcesses, AsDouble(ci::CountLines(text)));
       break;
     case kFCpuPressure:
     case kFMemPressure:
-    case kFIoPressure: {
-      ci::Pressure p;
-      ok = ci::ParsePressure(text, &p);
-      int base = ci::kPsiCpuWaiting + 2 * (kind - kFCpuPressure);
-      if (p.has_some) Set(cg, static_cast<Metric>(base), d(p.some_total_us) * kUsToS);
-      if (p.has_full) Set(cg, static_cast<Metric>(base + 1), d(p.full_total_us) * kUsToS);
+    case kFIoPressure:
+      ok = ParsePressureFile(cg, kind, text);
       break;
-    }
     case kNumFileKinds:
       break;
   }

@@ -15,9 +15,11 @@ using pipeline::MetricSpec;
 
 // history=true for what the health page and autoscaler read from the rings:
 // CPU rate, throttled and total CFS periods, working set, RSS, I/O bytes and
-// PSI "some" (waiting) totals (DESIGN.md "Tiers"). Throttled seconds and PSI
-// "full" (stalled) totals are exported but keep no history: nothing reads
-// them from the rings, and each history series costs ~3.4 KB per container.
+// PSI "some" (waiting) totals. Only these get tiered history because memory
+// is sized at start-up from capacity x tiers and each history series costs
+// ~3.4 KB per container; everything else keeps just its latest value.
+// Throttled seconds and PSI "full" (stalled) totals are exported but keep no
+// history: nothing reads them from the rings.
 // The v2 families with one slot per label value.
 const MetricSpec kMemEvents{
     "container_memory_events_total",

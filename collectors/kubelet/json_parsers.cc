@@ -3,7 +3,6 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/json_util.h"
 #include "json_reader.h"
 
 namespace nodepulse::collectors::kubelet {
@@ -380,36 +379,6 @@ absl::Status ParseSummary(std::string_view json, api::Summary* out) {
     }
   }
   return Done(r, "Summary");
-}
-
-namespace {
-
-absl::Status ProtobufJson(std::string_view json, google::protobuf::Message* out) {
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  // protobuf's JSON helpers return their own Status and, on allocation
-  // failure, throw: keep both inside this boundary.
-  try {
-    auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(json.data(), json.size()), out, options);
-    if (status.ok()) return absl::OkStatus();
-    return absl::InvalidArgumentError(absl::StrCat("parsing ", out->GetTypeName(), ": ",
-                                                   std::string(status.message())));
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("parsing ", out->GetTypeName(), ": ", e.what()));
-  }
-}
-
-}  // namespace
-
-absl::Status ParsePodListProtobuf(std::string_view json, api::PodList* out) {
-  out->Clear();
-  return ProtobufJson(json, out);
-}
-
-absl::Status ParseSummaryProtobuf(std::string_view json, api::Summary* out) {
-  out->Clear();
-  return ProtobufJson(json, out);
 }
 
 }  // namespace nodepulse::collectors::kubelet

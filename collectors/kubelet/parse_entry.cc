@@ -5,19 +5,17 @@
 
 namespace nodepulse::collectors::kubelet {
 
-absl::StatusOr<size_t> ParsePodListOnly(std::string_view json, JsonParser parser) {
+absl::StatusOr<size_t> ParsePodListOnly(std::string_view json) {
   thread_local api::PodList list;
-  absl::Status s = parser == JsonParser::kHand ? ParsePodList(json, &list) : ParsePodListProtobuf(json, &list);
-  if (!s.ok()) return s;
+  if (absl::Status s = ParsePodList(json, &list); !s.ok()) return s;
   size_t n = 0;
   for (const auto& pod : list.items()) n += pod.spec().containers_size();
   return n;
 }
 
-absl::StatusOr<size_t> ParseSummaryOnly(std::string_view json, JsonParser parser) {
+absl::StatusOr<size_t> ParseSummaryOnly(std::string_view json) {
   thread_local api::Summary summary;
-  absl::Status s = parser == JsonParser::kHand ? ParseSummary(json, &summary) : ParseSummaryProtobuf(json, &summary);
-  if (!s.ok()) return s;
+  if (absl::Status s = ParseSummary(json, &summary); !s.ok()) return s;
   return static_cast<size_t>(summary.pods_size());
 }
 

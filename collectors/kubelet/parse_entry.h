@@ -13,11 +13,11 @@
 
 namespace nodepulse::collectors::kubelet {
 
-enum class JsonParser { kHand, kProtobuf };
-
-// Returns the number of containers in the PodList / pods in the Summary.
-absl::StatusOr<size_t> ParsePodListOnly(std::string_view json, JsonParser parser);
-absl::StatusOr<size_t> ParseSummaryOnly(std::string_view json, JsonParser parser);
+// The hand parser alone. Returns the number of containers in the PodList /
+// pods in the Summary. (protobuf's JSON parser, the benchmark's baseline, is
+// in bench/kubelet_json_baseline.h.)
+absl::StatusOr<size_t> ParsePodListOnly(std::string_view json);
+absl::StatusOr<size_t> ParseSummaryOnly(std::string_view json);
 
 // What one client poll does with the two bodies: hand-parse both and build
 // the published state (quantities, owners, indexes). Returns the pod count.

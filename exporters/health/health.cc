@@ -602,7 +602,7 @@ class FindingsBuilder {
       f.value = c.throttled_ratio;
       f.threshold = o_.throttled_warn;
       f.summary = absl::StrCat("throttled in ", FormatPercent(c.throttled_ratio), " of CFS periods over ",
-                               FormatDuration(o_.window_ms));
+                               FormatDurationRounded(o_.window_ms));
       if (std::isfinite(c.cpu_limit_cores)) {
         char buf[64];
         std::snprintf(buf, sizeof(buf), " (limit %.2f CPU, using %.2f)", c.cpu_limit_cores, c.cpu_cores);
@@ -640,7 +640,7 @@ class FindingsBuilder {
     f.severity = ratio >= o_.node_cpu_crit ? Severity::kCritical : Severity::kWarning;
     f.value = ratio;
     f.threshold = o_.node_cpu_warn;
-    f.summary = absl::StrCat("CPUs ", FormatPercent(ratio), " busy over ", FormatDuration(o_.window_ms));
+    f.summary = absl::StrCat("CPUs ", FormatPercent(ratio), " busy over ", FormatDurationRounded(o_.window_ms));
     int64_t since = in_.now;
     if (!Known(f)) {
       TierValues t = SumOnTier(agg_, in_.snap, series.busy_cpu, kSinceTier);
@@ -739,7 +739,7 @@ class FindingsBuilder {
     f.value = e.recent;
     f.threshold = 1;
     f.summary = absl::StrCat(e.recent, what, e.recent == 1 ? "" : "s", " in the last ",
-                             FormatDuration(o_.events_window_ms));
+                             FormatDurationRounded(o_.events_window_ms));
     return f;
   }
   // Held at the previous build: its since is known, no back-dating needed.

@@ -96,7 +96,7 @@ std::string Pad(std::string s, size_t w, bool right = false) {
 std::string Cores(double v) { return Fixed(v, 2); }
 
 std::string Since(const HealthReport& r, int64_t since_ms) {
-  return absl::StrCat("since ", Clock(since_ms), " UTC (", FormatDuration(r.timestamp_ms - since_ms), ")");
+  return absl::StrCat("since ", Clock(since_ms), " UTC (", FormatDurationRounded(r.timestamp_ms - since_ms), ")");
 }
 
 }  // namespace
@@ -123,7 +123,7 @@ std::string FormatPercent(double ratio) {
   return buf;
 }
 
-std::string FormatDuration(int64_t ms) {
+std::string FormatDurationRounded(int64_t ms) {
   if (ms < 0) ms = 0;
   int64_t s = ms / 1000;
   if (s < 60) return absl::StrCat(s, "s");
@@ -312,7 +312,7 @@ std::string RenderHealthText(const HealthReport& r) {
 
   auto events = [&](const char* title, const std::vector<EventCount>& ev) {
     if (ev.empty()) return;
-    absl::StrAppend(&s, title, " (last ", FormatDuration(r.events_window_ms), " / total)\n");
+    absl::StrAppend(&s, title, " (last ", FormatDurationRounded(r.events_window_ms), " / total)\n");
     for (const EventCount& e : ev) {
       absl::StrAppend(&s, "  ", Pad(e.ref.DisplayName(), 58), Pad(Fixed(e.recent, 0), 6, true), " / ",
                       Fixed(e.total, 0));
@@ -326,7 +326,7 @@ std::string RenderHealthText(const HealthReport& r) {
   events("RESTARTS", r.restarts);
 
   const AgentCost& a = r.agent;
-  absl::StrAppend(&s, "agent   up ", FormatDuration(static_cast<int64_t>(a.uptime_seconds * 1000)), ", cycle ",
+  absl::StrAppend(&s, "agent   up ", FormatDurationRounded(static_cast<int64_t>(a.uptime_seconds * 1000)), ", cycle ",
                   Fixed(a.cycle_seconds_avg * 1000, 2), " ms avg, cpu ", FormatPercent(a.cpu_cores), " of a core, rss ",
                   FormatBytes(a.rss_bytes), ", ", Fixed(a.series, 0), " series, ", Fixed(a.read_errors, 0),
                   " read / ", Fixed(a.parse_errors, 0), " parse errors, ", Fixed(a.overruns, 0), " overruns\n");
@@ -339,7 +339,7 @@ std::string RenderHealthTop(const HealthReport& r, const TopOptions& o) {
   std::string status = r.Status();
   for (char& c : status) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   absl::StrAppend(&s, "nodepulse top - ", r.node_name, " - ", Clock(r.timestamp_ms), " UTC - agent up ",
-                  FormatDuration(static_cast<int64_t>(r.agent.uptime_seconds * 1000)), " - ", status);
+                  FormatDurationRounded(static_cast<int64_t>(r.agent.uptime_seconds * 1000)), " - ", status);
   if (!r.findings.empty()) absl::StrAppend(&s, " (", r.findings.size(), " findings: nodepulse health)");
   absl::StrAppend(&s, "\n");
   absl::StrAppend(&s, "Cpu  ", Cores(n.cpu_busy_cores_now), "/", Fixed(n.cpu_count, 0), " cores busy now, ",

@@ -271,13 +271,13 @@ namespace {
 
 // The page header: node, status, when, and what the charts span.
 void AppendHeader(const HealthReport& r, const PageHistory& h, const std::string& status, std::string& s) {
-  std::string span = h.slots > 1 ? FormatDuration(static_cast<int64_t>(h.slots - 1) * h.step_ms) : "0s";
+  std::string span = h.slots > 1 ? FormatDurationRounded(static_cast<int64_t>(h.slots - 1) * h.step_ms) : "0s";
   absl::StrAppend(&s, "<header id=\"hdr\"><div class=\"brand\">node<span>pulse</span></div>",
                   "<div class=\"node\">", HtmlEscape(r.node_name), "</div>", "<span class=\"pill ", status, "\">",
                   status == "ok" ? "healthy" : status, "</span>", "<div class=\"meta\"><div id=\"updated\">updated ",
                   Clock(r.timestamp_ms), " UTC &middot; refreshes every 5 s</div><div>charts: last ", span, " (",
-                  h.step_ms / 1000, " s steps) &middot; averages over ", FormatDuration(r.window_ms),
-                  " &middot; agent up ", FormatDuration(static_cast<int64_t>(r.agent.uptime_seconds * 1000)),
+                  h.step_ms / 1000, " s steps) &middot; averages over ", FormatDurationRounded(r.window_ms),
+                  " &middot; agent up ", FormatDurationRounded(static_cast<int64_t>(r.agent.uptime_seconds * 1000)),
                   "</div></div></header>\n<main id=\"app\">\n");
 
 }
@@ -327,7 +327,7 @@ void AppendCards(const HealthReport& r, const PageHistory& h, std::string& s) {
 void AppendFindings(const HealthReport& r, std::string& s) {
   absl::StrAppend(&s, "<section><h2>Findings <span class=\"sub\">", r.findings.size(),
                   r.findings.size() == 1 ? " finding" : " findings",
-                  " &middot; OOM kills and restarts over the last ", FormatDuration(r.events_window_ms),
+                  " &middot; OOM kills and restarts over the last ", FormatDurationRounded(r.events_window_ms),
                   "</span></h2><div class=\"panel\">");
   if (r.findings.empty()) {
     absl::StrAppend(&s, "<div class=\"empty\">&#10003; Nothing to report <span>&mdash; no container near its memory "
@@ -344,7 +344,7 @@ void AppendFindings(const HealthReport& r, std::string& s) {
                           ? absl::StrCat("<div class=\"who\">", where, "</div>")
                           : WhoCell(f.ref, ""),
                       "</td><td>", HtmlEscape(f.summary), "</td><td class=\"num\"><div>", Clock(f.since_ms),
-                      " UTC</div><div class=\"sub\">for ", FormatDuration(r.timestamp_ms - f.since_ms),
+                      " UTC</div><div class=\"sub\">for ", FormatDurationRounded(r.timestamp_ms - f.since_ms),
                       "</div></td></tr>");
     }
     absl::StrAppend(&s, "</tbody></table>");
@@ -354,7 +354,7 @@ void AppendFindings(const HealthReport& r, std::string& s) {
 }
 
 std::string TopCpuTable(const HealthReport& r, const PageHistory& h) {
-  std::string t = absl::StrCat("<div><h2>Top CPU <span class=\"sub\">cores, ", FormatDuration(r.window_ms),
+  std::string t = absl::StrCat("<div><h2>Top CPU <span class=\"sub\">cores, ", FormatDurationRounded(r.window_ms),
                                " avg</span></h2><div class=\"panel\">");
   if (r.top_cpu.empty()) return absl::StrCat(t, "<div class=\"empty\"><span>No containers.</span></div></div></div>");
   absl::StrAppend(&t, "<table id=\"top-cpu\"><thead><tr><th>Container</th><th class=\"num\">Avg</th>"
@@ -391,7 +391,7 @@ std::string TopMemoryTable(const HealthReport& r, const PageHistory& h) {
 
 std::string ThrottledTable(const HealthReport& r, const PageHistory& h) {
   std::string t = absl::StrCat("<div><h2>Throttled <span class=\"sub\">share of CFS periods, ",
-                               FormatDuration(r.window_ms), "</span></h2><div class=\"panel\">");
+                               FormatDurationRounded(r.window_ms), "</span></h2><div class=\"panel\">");
   if (r.top_throttled.empty()) {
     return absl::StrCat(t, "<div class=\"empty\">&#10003; No throttling <span>&mdash; no container hit its CPU "
                            "quota.</span></div></div></div>");
@@ -411,7 +411,7 @@ std::string ThrottledTable(const HealthReport& r, const PageHistory& h) {
 
 std::string EventsTable(const HealthReport& r) {
   std::string t = absl::StrCat("<div><h2>OOM kills &amp; restarts <span class=\"sub\">last ",
-                               FormatDuration(r.events_window_ms), " / total</span></h2><div class=\"panel\">");
+                               FormatDurationRounded(r.events_window_ms), " / total</span></h2><div class=\"panel\">");
   if (r.oom_kills.empty() && r.restarts.empty() && r.workload_oom_kills.empty()) {
     return absl::StrCat(t, "<div class=\"empty\">&#10003; None <span>&mdash; no OOM kill or restart ",
                         r.kubernetes ? "seen" : "seen (without a kubelet: cgroup OOM events only)",

@@ -108,6 +108,110 @@ struct Boundary {
   uint64_t samples;
 };
 
+// The segment seqs in `dir`, oldest first. Removes the *.tmp files an
+// interrupted cursor write left behind.
+absl::StatusOr<std::vector<uint64_t>> ListSegments(const std::string& dir) {
+  std::vector<uint64_t> seqs;
+  std::vector<std::string> stale_tmp;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return Errno("opendir", dir);
+  while (dirent* e = ::readdir(d)) {
+    absl::string_view name(e->d_name);
+    uint64_t seq;
+    if (name.size() == 24 && name.substr(20) == ".seg" && absl::SimpleAtoi(name.substr(0, 20), &seq)) {
+      seqs.push_back(seq);
+    } else if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp") {
+      stale_tmp.push_back(absl::StrCat(dir, "/", name));
+    }
+  }
+  ::closedir(d);
+  for (const std::string& p : stale_tmp) ::unlink(p.c_str());
+  std::sort(seqs.begin(), seqs.end());
+  return seqs;
+}
+
+// The valid bytes of one open segment file: walks its records, appending
+// each boundary to `bounds` and adding their samples to `*samples`, up to the
+// first record that fails its length or CRC check. `buf` is scratch.
+uint64_t ScanRecords(int fd, uint64_t file_size, std::string* buf, std::vector<Boundary>* bounds,
+                     uint64_t* samples) {
+  uint64_t off = 0;
+  while (off + kHeaderBytes <= file_size) {
+    char h[kHeaderBytes];
+    if (!PreadFull(fd, h, kHeaderBytes, off)) break;
+    const uint32_t len = GetU32(h), n = GetU32(h + 4), crc = GetU32(h + 8);
+    if (len > kMaxRecordBytes || off + kHeaderBytes + len > file_size) break;
+    buf->resize(len);
+    if (!PreadFull(fd, buf->data(), len, off + kHeaderBytes)) break;
+    if (Crc32c(buf->data(), len, Crc32c(h + 4, 4)) != crc) break;
+    off += kHeaderBytes + len;
+    *samples += n;
+    bounds->push_back({off, *samples});
+  }
+  return off;
+}
+
+// Scans the segment at `path` (ScanRecords) and cuts it after its last good
+// record. Returns the size it keeps.
+absl::StatusOr<uint64_t> RecoverSegmentFile(const std::string& path, std::string* buf,
+                                            std::vector<Boundary>* bounds, uint64_t* samples) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Errno("open", path);
+  struct stat sb;
+  if (::fstat(fd, &sb) != 0) {
+    ::close(fd);
+    return Errno("stat", path);
+  }
+  const uint64_t file_size = static_cast<uint64_t>(sb.st_size);
+  const uint64_t off = ScanRecords(fd, file_size, buf, bounds, samples);
+  if (off < file_size) {
+    // Only the last segment can have a torn tail from a crash; anywhere
+    // else it is media corruption. Either way the rest is unreadable.
+    LogWarn("remote_write queue: truncating ", path, " at byte ", off, " of ", file_size,
+            " (torn or corrupt record)");
+    if (::ftruncate(fd, static_cast<off_t>(off)) != 0 || ::fsync(fd) != 0) {
+      absl::Status st = Errno("truncate", path);
+      ::close(fd);
+      return st;
+    }
+  }
+  ::close(fd);
+  return off;
+}
+
+// A consumer's saved cursor as read at start-up.
+struct SavedCursor {
+  std::string name;
+  bool valid = false;
+  QueuePosition pos;
+};
+
+// Reads the cursor file at `path` ("v1 <seq> <offset> <crc>"). A missing file
+// is not valid and says nothing; an unreadable one is not valid and is logged.
+SavedCursor ReadCursor(std::string name, const std::string& path) {
+  SavedCursor sv;
+  sv.name = std::move(name);
+  std::string text;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char b[256];
+    ssize_t n = ::read(fd, b, sizeof(b));
+    if (n > 0) text.assign(b, static_cast<size_t>(n));
+    ::close(fd);
+  }
+  if (text.empty()) return sv;
+  std::vector<absl::string_view> f =
+      absl::StrSplit(absl::string_view(text), absl::ByAnyChar(" \n"), absl::SkipEmpty());
+  uint32_t crc;
+  if (f.size() >= 4 && f[0] == "v1" && absl::SimpleAtoi(f[1], &sv.pos.segment) &&
+      absl::SimpleAtoi(f[2], &sv.pos.offset) && absl::SimpleAtoi(f[3], &crc)) {
+    std::string body = absl::StrCat(sv.pos.segment, " ", sv.pos.offset);
+    sv.valid = Crc32c(body.data(), body.size()) == crc;
+  }
+  if (!sv.valid) LogWarn("remote_write queue: ignoring unreadable cursor ", path);
+  return sv;
+}
+
 }  // namespace
 
 DiskQueue::DiskQueue(DiskQueueOptions options) : options_(std::move(options)) {}
@@ -151,25 +255,8 @@ absl::StatusOr<std::unique_ptr<DiskQueue>> DiskQueue::Open(DiskQueueOptions opti
 
 absl::Status DiskQueue::Recover(std::vector<std::string> consumer_names) {
   if (absl::Status st = MakeDirs(options_.dir); !st.ok()) return st;
-
-  std::vector<uint64_t> seqs;
-  std::vector<std::string> stale_tmp;
-  {
-    DIR* d = ::opendir(options_.dir.c_str());
-    if (d == nullptr) return Errno("opendir", options_.dir);
-    while (dirent* e = ::readdir(d)) {
-      absl::string_view name(e->d_name);
-      uint64_t seq;
-      if (name.size() == 24 && name.substr(20) == ".seg" && absl::SimpleAtoi(name.substr(0, 20), &seq)) {
-        seqs.push_back(seq);
-      } else if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp") {
-        stale_tmp.push_back(absl::StrCat(options_.dir, "/", name));
-      }
-    }
-    ::closedir(d);
-  }
-  for (const std::string& p : stale_tmp) ::unlink(p.c_str());
-  std::sort(seqs.begin(), seqs.end());
+  absl::StatusOr<std::vector<uint64_t>> seqs = ListSegments(options_.dir);
+  if (!seqs.ok()) return seqs.status();
 
   // Scan every segment: count samples, remember record boundaries (to place
   // cursors) and cut at the first record that fails its length or CRC check.
@@ -178,46 +265,14 @@ absl::Status DiskQueue::Recover(std::vector<std::string> consumer_names) {
   std::vector<std::string> empty_files;
   uint64_t index = 0;
   std::string buf;
-  for (uint64_t seq : seqs) {
-    const std::string path = SegmentPath(seq);
-    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return Errno("open", path);
-    struct stat sb;
-    if (::fstat(fd, &sb) != 0) {
-      ::close(fd);
-      return Errno("stat", path);
-    }
-    const uint64_t file_size = static_cast<uint64_t>(sb.st_size);
+  for (uint64_t seq : *seqs) {
     Segment seg;
     seg.seq = seq;
     seg.first_index = index;
-    std::vector<Boundary>& bounds = boundaries[seq];
-    uint64_t off = 0;
-    while (off + kHeaderBytes <= file_size) {
-      char h[kHeaderBytes];
-      if (!PreadFull(fd, h, kHeaderBytes, off)) break;
-      const uint32_t len = GetU32(h), samples = GetU32(h + 4), crc = GetU32(h + 8);
-      if (len > kMaxRecordBytes || off + kHeaderBytes + len > file_size) break;
-      buf.resize(len);
-      if (!PreadFull(fd, buf.data(), len, off + kHeaderBytes)) break;
-      if (Crc32c(buf.data(), len, Crc32c(h + 4, 4)) != crc) break;
-      off += kHeaderBytes + len;
-      seg.samples += samples;
-      bounds.push_back({off, seg.samples});
-    }
-    if (off < file_size) {
-      // Only the last segment can have a torn tail from a crash; anywhere
-      // else it is media corruption. Either way the rest is unreadable.
-      LogWarn("remote_write queue: truncating ", path, " at byte ", off, " of ", file_size,
-              " (torn or corrupt record)");
-      if (::ftruncate(fd, static_cast<off_t>(off)) != 0 || ::fsync(fd) != 0) {
-        absl::Status st = Errno("truncate", path);
-        ::close(fd);
-        return st;
-      }
-    }
-    ::close(fd);
-    seg.size = off;
+    const std::string path = SegmentPath(seq);
+    absl::StatusOr<uint64_t> size = RecoverSegmentFile(path, &buf, &boundaries[seq], &seg.samples);
+    if (!size.ok()) return size.status();
+    seg.size = *size;
     if (seg.size == 0) {
       empty_files.push_back(path);
       continue;
@@ -229,35 +284,10 @@ absl::Status DiskQueue::Recover(std::vector<std::string> consumer_names) {
 
   // Cursors: parse all first, since a saved cursor past every file moves
   // the next head's seq beyond it.
-  struct Saved {
-    std::string name;
-    bool valid = false;
-    QueuePosition pos;
-  };
-  std::vector<Saved> saved;
+  std::vector<SavedCursor> saved;
   for (std::string& name : consumer_names) {
-    Saved sv;
-    sv.name = std::move(name);
-    std::string text;
-    int fd = ::open(CursorPath(sv.name).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char b[256];
-      ssize_t n = ::read(fd, b, sizeof(b));
-      if (n > 0) text.assign(b, static_cast<size_t>(n));
-      ::close(fd);
-    }
-    if (!text.empty()) {
-      std::vector<absl::string_view> f =
-          absl::StrSplit(absl::string_view(text), absl::ByAnyChar(" \n"), absl::SkipEmpty());
-      uint32_t crc;
-      if (f.size() >= 4 && f[0] == "v1" && absl::SimpleAtoi(f[1], &sv.pos.segment) &&
-          absl::SimpleAtoi(f[2], &sv.pos.offset) && absl::SimpleAtoi(f[3], &crc)) {
-        std::string body = absl::StrCat(sv.pos.segment, " ", sv.pos.offset);
-        sv.valid = Crc32c(body.data(), body.size()) == crc;
-      }
-      if (!sv.valid) LogWarn("remote_write queue: ignoring unreadable cursor ", CursorPath(sv.name));
-    }
-    saved.push_back(std::move(sv));
+    const std::string path = CursorPath(name);
+    saved.push_back(ReadCursor(std::move(name), path));
   }
 
   std::vector<std::string> unlink;
@@ -267,11 +297,11 @@ absl::Status DiskQueue::Recover(std::vector<std::string> consumer_names) {
     for (const Segment& s : segments_) total_bytes_ += s.size;
     next_index_ = index;
     appended_ = index;
-    next_seq_ = seqs.empty() ? 1 : seqs.back() + 1;
-    for (const Saved& sv : saved) {
+    next_seq_ = seqs->empty() ? 1 : seqs->back() + 1;
+    for (const SavedCursor& sv : saved) {
       if (sv.valid) next_seq_ = std::max(next_seq_, sv.pos.segment + 1);
     }
-    for (const Saved& sv : saved) {
+    for (const SavedCursor& sv : saved) {
       Consumer c;
       c.name = sv.name;
       // Place the cursor on a record boundary of a live segment. A cursor

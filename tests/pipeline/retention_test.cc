@@ -27,11 +27,11 @@ TEST(ParseDuration, Rejects) {
   }
 }
 
-TEST(FormatDuration, LargestUnit) {
-  EXPECT_EQ(FormatDuration(60'000), "1m");
-  EXPECT_EQ(FormatDuration(1500), "1500ms");
-  EXPECT_EQ(FormatDuration(86'400'000), "1d");
-  EXPECT_EQ(FormatDuration(90'000), "90s");
+TEST(FormatDurationExact, LargestUnit) {
+  EXPECT_EQ(FormatDurationExact(60'000), "1m");
+  EXPECT_EQ(FormatDurationExact(1500), "1500ms");
+  EXPECT_EQ(FormatDurationExact(86'400'000), "1d");
+  EXPECT_EQ(FormatDurationExact(90'000), "90s");
 }
 
 TEST(ParseRetention, Default) {

@@ -8,6 +8,7 @@
 
 #include "google/protobuf/util/message_differencer.h"
 #include "json_parsers.h"
+#include "kubelet_json_baseline.h"
 #include "kubelet_test_util.h"
 
 namespace nodepulse::collectors::kubelet {
@@ -24,7 +25,7 @@ TEST_P(PodsFixtureTest, HandParserMatchesProtobuf) {
   ASSERT_FALSE(json.empty());
   api::PodList hand, reference;
   ASSERT_TRUE(ParsePodList(json, &hand).ok()) << ParsePodList(json, &hand);
-  ASSERT_TRUE(ParsePodListProtobuf(json, &reference).ok()) << ParsePodListProtobuf(json, &reference);
+  ASSERT_TRUE(bench::ParsePodListProtobuf(json, &reference).ok()) << bench::ParsePodListProtobuf(json, &reference);
   std::string diff;
   google::protobuf::util::MessageDifferencer d;
   d.ReportDifferencesToString(&diff);
@@ -41,7 +42,7 @@ TEST_P(SummaryFixtureTest, HandParserMatchesProtobuf) {
   ASSERT_FALSE(json.empty());
   api::Summary hand, reference;
   ASSERT_TRUE(ParseSummary(json, &hand).ok()) << ParseSummary(json, &hand);
-  ASSERT_TRUE(ParseSummaryProtobuf(json, &reference).ok()) << ParseSummaryProtobuf(json, &reference);
+  ASSERT_TRUE(bench::ParseSummaryProtobuf(json, &reference).ok()) << bench::ParseSummaryProtobuf(json, &reference);
   std::string diff;
   google::protobuf::util::MessageDifferencer d;
   d.ReportDifferencesToString(&diff);

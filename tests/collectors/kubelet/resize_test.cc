@@ -10,6 +10,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "https_fixture.h"
 #include "json_parsers.h"
+#include "kubelet_json_baseline.h"
 #include "nodepulse/pipeline/pipeline.h"
 #include "state_builder.h"
 
@@ -42,7 +43,7 @@ TEST(ResizeTest, HandParserMatchesProtobufOnResizeFields) {
   const std::string json = ReadFile(KubeletTestdata(kFixture));
   kubelet::api::PodList hand, reference;
   ASSERT_TRUE(kubelet::ParsePodList(json, &hand).ok());
-  ASSERT_TRUE(kubelet::ParsePodListProtobuf(json, &reference).ok());
+  ASSERT_TRUE(bench::ParsePodListProtobuf(json, &reference).ok());
   std::string diff;
   google::protobuf::util::MessageDifferencer d;
   d.ReportDifferencesToString(&diff);

@@ -358,9 +358,9 @@ TEST(HealthRender, SparklineGapsAndFormatting) {
   EXPECT_EQ(FormatBytes(1.5 * 1024 * kMiB), "1.5 GiB");
   EXPECT_EQ(FormatPercent(0.934), "93%");
   EXPECT_EQ(FormatPercent(0.012), "1.2%");
-  EXPECT_EQ(FormatDuration(60'000), "1m");
-  EXPECT_EQ(FormatDuration(252'000), "4m12s");
-  EXPECT_EQ(FormatDuration(3'600'000), "1h");
+  EXPECT_EQ(FormatDurationRounded(60'000), "1m");
+  EXPECT_EQ(FormatDurationRounded(252'000), "4m12s");
+  EXPECT_EQ(FormatDurationRounded(3'600'000), "1h");
   EXPECT_EQ(HtmlEscape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
   JsonWriter j;
   j.BeginObject().Field("a", std::string("\x01\t")).Field("n", 1.5).Field("i", 3.0).Field("x", NAN).EndObject();

@@ -39,9 +39,11 @@ std::vector<TierSpec> DefaultTiers();
 // (ms, s, m, h, d). Returns milliseconds. No fractions, no sums ("1h30m"):
 // the flag is short and an exact integer is easier to reason about.
 absl::StatusOr<int64_t> ParseDuration(std::string_view text);
-// Inverse of ParseDuration for messages and metric names: the largest unit
-// that divides evenly ("60000" -> "1m", "1500" -> "1500ms").
-std::string FormatDuration(int64_t ms);
+// The exact inverse of ParseDuration, for messages and metric names: the
+// largest unit that divides evenly ("60000" -> "1m", "1500" -> "1500ms"), so
+// ParseDuration(FormatDurationExact(ms)) == ms. Not the health pages' rounded
+// human form (FormatDurationRounded in exporters/health).
+std::string FormatDurationExact(int64_t ms);
 
 // "1s:6m,30s:1h,10m:24h": comma-separated step:span pairs, finest first.
 // Errors (InvalidArgument) name the offending part and the rule it breaks.

@@ -280,9 +280,12 @@ struct TopOptions {
 std::string RenderHealthTop(const HealthReport& report, const TopOptions& options);
 
 // Formatting helpers shared by the renderers: "1.5 GiB", "93%", "4m12s".
+// FormatDurationRounded drops what a reader does not need (whole seconds
+// under 1h, minutes under 1d, hours beyond: 1500 ms is "1s"); it does not
+// round-trip. Durations that must parse back use pipeline's FormatDurationExact.
 std::string FormatBytes(double bytes);
 std::string FormatPercent(double ratio);
-std::string FormatDuration(int64_t ms);
+std::string FormatDurationRounded(int64_t ms);
 
 }  // namespace nodepulse::exporters
 
