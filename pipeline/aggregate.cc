@@ -39,7 +39,8 @@ struct WindowStats::Scratch {
   void Fit(size_t len, size_t c0);
   // The rows of columns [c0, c0 + len) that `plan` reads, and (rolled-up
   // windows) the raw rows [last_from, r) `last` comes from. Under h.mu.
-  void CollectRows(const internal::History& h, int64_t last_from, int64_t r, bool need_last, size_t c0);
+  void CollectRows(const internal::History& h, int64_t last_from, int64_t r, bool need_last, size_t c0)
+      ABSL_SHARED_LOCKS_REQUIRED(h.mu);
   // Column-major copy of the raw rows of `len` columns for quantiles (each
   // column sorts in place after the lock is released); returns the rows.
   size_t TransposeForQuantiles(size_t len);
