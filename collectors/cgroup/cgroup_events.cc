@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "cgroup_watch.h"
+#include "nodepulse/base/mutex.h"
 
 namespace nodepulse::collectors::cgroup_internal {
 
@@ -42,7 +43,7 @@ EventsWatch::~EventsWatch() {
 int EventsWatch::Add(const std::string& path, uint64_t key) {
   const int wd = ::inotify_add_watch(inotify_.get(), path.c_str(), IN_MODIFY);
   if (wd < 0) return -errno;
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   watched_[wd] = Watched{path, key};
   return wd;
 }
@@ -50,18 +51,18 @@ int EventsWatch::Add(const std::string& path, uint64_t key) {
 void EventsWatch::Remove(int wd) {
   if (wd < 0) return;
   ::inotify_rm_watch(inotify_.get(), wd);  // EINVAL when the kernel removed it already
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   watched_.erase(wd);
 }
 
 void EventsWatch::Take(std::vector<Capture>* out) {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   for (Capture& c : pending_) out->push_back(std::move(c));
   pending_.clear();
 }
 
 uint64_t EventsWatch::captures() const {
-  absl::MutexLock lock(&mu_);
+  base::MutexLock lock(&mu_);
   return captures_;
 }
 
@@ -78,7 +79,7 @@ void EventsWatch::Run() {
     DrainInotify(inotify_.get(), [&](const struct inotify_event& e) {
       if ((e.mask & IN_MODIFY) != 0) changed.push_back(e.wd);
       if ((e.mask & IN_IGNORED) != 0) {
-        absl::MutexLock lock(&mu_);
+        base::MutexLock lock(&mu_);
         watched_.erase(e.wd);  // the file is gone
       }
     });
@@ -93,7 +94,7 @@ void EventsWatch::ReadChanged(const std::vector<int>& wds) {
   for (int wd : wds) {
     Watched w;
     {
-      absl::MutexLock lock(&mu_);
+      base::MutexLock lock(&mu_);
       auto it = watched_.find(wd);
       if (it == watched_.end()) continue;
       w = it->second;
@@ -102,7 +103,7 @@ void EventsWatch::ReadChanged(const std::vector<int>& wds) {
     // collector keeps the last values it read.
     absl::StatusOr<std::string> text = ReadFileToString(w.path);
     if (!text.ok()) continue;
-    absl::MutexLock lock(&mu_);
+    base::MutexLock lock(&mu_);
     ++captures_;
     // Only the newest text of a file matters (counters only grow): at most
     // one pending capture per file however often it changes between cycles.
