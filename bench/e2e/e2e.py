@@ -251,7 +251,8 @@ def cmd_churn(layout, hierarchies, load, per_min, out):
     parents are killed: the load's children or spawners this started."""
     hier = hierarchies.split(",")
     assert all("/nodepulse-e2e-" in h for h in hier), "test parents only"
-    period = 60.0 / float(per_min)
+    per_min = float(per_min)
+    period = 60.0 / per_min
     pods_path = os.path.join(layout, "pods.json")
     plan = {}
     for line in read_file(os.path.join(layout, "plan.txt")).splitlines():
