@@ -173,7 +173,10 @@ void Agent::StartCollectors() {
   copts.rescan_interval = config_.rescan_interval;
   copts.interval = config_.interval;
   copts.slow_interval = config_.slow_interval;
-  if (kubelet_) copts.labeler = collectors::MakeKubeletLabeler(kubelet_);
+  if (kubelet_) {
+    copts.labeler = collectors::MakeKubeletLabeler(kubelet_);
+    copts.label_generation = collectors::MakeKubeletLabelGeneration(kubelet_);
+  }
   if (auto c = collectors::NewCgroupCollector(copts, *pipeline_); c.ok()) {
     cgroup_ = c->get();
     collectors_.push_back({*std::move(c), {}, true});

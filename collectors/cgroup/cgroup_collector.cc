@@ -235,6 +235,7 @@ class CgroupCollectorImpl final : public CgroupCollector {
 
  private:
   void RefreshCgroups(TimePoint now, bool all);
+  void Relabel();
   std::string DirOf(const std::string& base, const std::string& id) const {
     return id == "/" ? base : base + id;
   }
@@ -312,6 +313,10 @@ class CgroupCollectorImpl final : public CgroupCollector {
   bool events_warned_ = false;
   uint64_t next_serial_ = 1;
   std::vector<ci::EventsWatch::Capture> captures_;  // reused
+  // options_.label_generation when every cgroup was last relabelled; none
+  // before the first cycle (the first discovery may have raced the first
+  // kubelet poll).
+  std::optional<uint64_t> labelled_generation_;
 };
 
 bool CgroupCollectorImpl::TryOpen(Cgroup& cg, FileKind kind, const std::string& dir,
@@ -1107,8 +1112,9 @@ void CgroupCollectorImpl::Rescan(bool changed) {
   for (auto& cg : added) cgroups_.push_back(std::move(cg));
 }
 
-// At every rescan, walk or not: late controller files, labels (the kubelet
-// join may have learnt the pod since) and spec files. After a directory
+// At every rescan, walk or not: late controller files, labels (without a
+// label_generation: the kubelet join may have learnt the pod since) and
+// spec files. After a directory
 // change (`all` false) only what concerns new cgroups: late controller
 // files (runc creates one hierarchy's directory after the other) and the
 // spec of young cgroups; relabelling every cgroup at every cycle of churn
@@ -1125,7 +1131,9 @@ void CgroupCollectorImpl::RefreshCgroups(TimePoint now, bool all) {
     }
     const bool young = now - cg.found_at < kSpecFreshFor;
     if (!all && !young) continue;
-    if (all) pipeline_.SetEntityLabels(cg.entity, LabelsFor(cg.identity));
+    if (all && !options_.label_generation) {
+      pipeline_.SetEntityLabels(cg.entity, LabelsFor(cg.identity));
+    }
     // Spec files (limits, shares) are open+read+close each: at 1,000
     // containers re-reading all of them at every rescan was ~7% of the
     // agent's CPU (perf, bench/e2e). Limits are set right after a container
@@ -1139,8 +1147,20 @@ void CgroupCollectorImpl::RefreshCgroups(TimePoint now, bool all) {
   }
 }
 
+void CgroupCollectorImpl::Relabel() {
+  for (auto& cg : cgroups_) {
+    if (!cg->gone && !cg->gone_at) pipeline_.SetEntityLabels(cg->entity, LabelsFor(cg->identity));
+  }
+}
+
 absl::Status CgroupCollectorImpl::Collect(CollectStats& stats) {
   const TimePoint now = Now();
+  // Read before any label is computed this cycle: metadata published while
+  // they are computed shows up as a new number at the next cycle, which
+  // relabels again, so no cgroup keeps labels older than the others.
+  const std::optional<uint64_t> generation =
+      options_.label_generation ? std::optional<uint64_t>(options_.label_generation())
+                                : std::nullopt;
   // Captured notify files first: a cgroup removed since is retired below
   // with the values they hold (an OOM kill), not with older ones.
   ApplyEvents(stats);
@@ -1155,6 +1175,10 @@ absl::Status CgroupCollectorImpl::Collect(CollectStats& stats) {
   } else if (watch_ && watch_->usable() && watch_->Changed()) {
     ++stats.discovery_events;
     Rescan(/*changed=*/true);
+  }
+  if (generation && generation != labelled_generation_) {
+    Relabel();
+    labelled_generation_ = generation;
   }
   ReadAll(now, stats);
   stats.read_errors += open_errors_;

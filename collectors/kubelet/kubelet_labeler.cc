@@ -36,6 +36,10 @@ std::function<pipeline::Labels(const CgroupIdentity&)> MakeKubeletLabeler(
   };
 }
 
+std::function<uint64_t()> MakeKubeletLabelGeneration(std::shared_ptr<const KubeletClient> client) {
+  return [client = std::move(client)] { return client->state()->layout_version; };
+}
+
 std::function<std::optional<PodOwner>(std::string_view namespace_name, std::string_view pod)>
 MakePodOwnerLookup(std::shared_ptr<const KubeletClient> client) {
   struct Cache {

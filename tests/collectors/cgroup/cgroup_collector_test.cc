@@ -202,6 +202,37 @@ TEST_F(CopiedTree, LabelerSuppliesLabelsAndChangesKeepSeriesIds) {
               IsEmpty());
 }
 
+TEST_F(CopiedTree, LabelGenerationRelabelsAtTheNextCycleAndOnlyThen) {
+  int calls = 0;
+  uint64_t generation = 7;
+  options_.labeler = [&](const CgroupIdentity& id) {
+    ++calls;
+    pipeline::Labels l = DefaultCgroupLabels(id);
+    l[5].value = "pod-" + std::to_string(generation);  // pod
+    return l;
+  };
+  options_.label_generation = [&] { return generation; };
+  auto c = NewCgroupCollector(options_, pipeline_);
+  ASSERT_TRUE(c.ok());
+  // The first cycle relabels once: discovery may have raced the metadata.
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_, 1000).ok());
+  const int cgroups = static_cast<int>(testing::EntityIds(*pipeline_.snapshot()).size());
+  ASSERT_GT(cgroups, 0);
+  calls = 0;
+  // Rescans (every cycle here) with the same generation: no labeler call.
+  for (int64_t t = 2000; t <= 6000; t += 1000) {
+    ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_, t).ok());
+  }
+  EXPECT_EQ(calls, 0);
+  // A new generation: every cgroup relabelled at the next cycle.
+  generation = 8;
+  ASSERT_TRUE(testing::Cycle(pipeline_, **c, stats_, 7000).ok());
+  EXPECT_EQ(calls, cgroups);
+  EXPECT_EQ(testing::Find(*pipeline_.snapshot(), "container_memory_rss", kApp, {{"pod", "pod-8"}})
+                .size(),
+            1u);
+}
+
 TEST_F(CopiedTree, SteadyStateCollectAllocatesNothing) {
   if (!nodepulse::testing::kAllocCountingAvailable) {
     GTEST_SKIP() << "allocation counting is off in sanitizer builds";

@@ -85,5 +85,42 @@ TEST_F(KubeletJoinTest, CgroupSeriesCarryNamespacePodContainerImage) {
   EXPECT_FALSE(owners("scraper", "no-such-pod").has_value());
 }
 
+// The agent starts its kubelet client and its cgroup collector together, so
+// the first discovery may run before the first /pods answer (the container
+// suite once caught one pod unlabelled that way). The metadata version makes
+// the next cycle relabel, without waiting for a rescan.
+TEST_F(KubeletJoinTest, PodListedAfterDiscoveryIsLabelledAtTheNextCycle) {
+  auto client = std::make_shared<KubeletClient>(Options());
+  pipeline::Pipeline pipeline{pipeline::Options{}};
+  CgroupOptions options;
+  options.cgroup_root = root_ + "/sys/fs/cgroup";
+  options.proc_root = root_ + "/proc";
+  options.rescan_interval = absl::Hours(1);
+  options.labeler = MakeKubeletLabeler(client);
+  options.label_generation = MakeKubeletLabelGeneration(client);
+  auto cgroups = NewCgroupCollector(options, pipeline);
+  ASSERT_TRUE(cgroups.ok()) << cgroups.status();
+  const std::string id = std::string("/kubepods/pod") + kPodUid + "/" + kContainerId;
+  CollectStats stats;
+  auto cycle = [&](int64_t t) {
+    pipeline.BeginCycle(t);
+    ASSERT_TRUE((*cgroups)->Collect(stats).ok());
+    pipeline.EndCycle();
+  };
+  auto pod_label = [&] {
+    auto s = FindSeries(*pipeline.snapshot(), "container_cpu_usage_seconds_total", {{"id", id}});
+    return s.empty() ? std::string("<no series>") : s[0].labels.at("pod");
+  };
+  cycle(1000);
+  EXPECT_EQ(pod_label(), "");  // nothing polled yet
+  const uint64_t before = options.label_generation();
+  client->PollOnce();
+  ASSERT_TRUE(client->state()->up);
+  EXPECT_NE(options.label_generation(), before);
+  cycle(2000);
+  EXPECT_EQ(pod_label(), "e2e-hpa-6cd8d99884-tggnr");
+  EXPECT_EQ(stats.discovery_walks, 1u);  // labelled without a rescan
+}
+
 }  // namespace
 }  // namespace nodepulse::collectors

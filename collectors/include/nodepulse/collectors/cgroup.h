@@ -71,11 +71,18 @@ struct CgroupOptions {
   absl::Duration gone_grace = absl::Minutes(2);
   // CLOCK_MONOTONIC source; tests step it to count cycles, not seconds.
   std::function<std::chrono::steady_clock::time_point()> clock;
-  // Entity labels for a cgroup, called at discovery and at every rescan (a
-  // label change is applied with Pipeline::SetEntityLabels, which keeps the
-  // series ids). Must return cAdvisor's full label set (container, id, image,
-  // name, namespace, pod). Unset: only id is filled in.
+  // Entity labels for a cgroup, called at discovery and whenever its answers
+  // may have changed (a label change is applied with
+  // Pipeline::SetEntityLabels, which keeps the series ids). Must return
+  // cAdvisor's full label set (container, id, image, name, namespace, pod).
+  // Unset: only id is filled in.
   std::function<pipeline::Labels(const CgroupIdentity&)> labeler;
+  // A number that changes whenever the labeler's answers may have (the
+  // kubelet's pod metadata: MakeKubeletLabelGeneration). Set: every cgroup
+  // is relabelled at the first cycle that sees a new number, and only then,
+  // so a pod the kubelet just listed is labelled within one interval, and
+  // all cgroups from one metadata version. Unset: at every rescan.
+  std::function<uint64_t()> label_generation;
 };
 
 // cAdvisor's labels for a cgroup with nothing known beyond its path.

@@ -327,9 +327,15 @@ class KubeletClient {
 //   other cgroup of a known pod (sandbox/pause, pod level): container="",
 //       image="", name=<container id> or "" at pod level
 //   unknown pod: DefaultCgroupLabels(identity)
-// New metadata reaches a cgroup at the cgroup collector's next rescan.
+// New metadata reaches a cgroup at the cgroup collector's next cycle when
+// MakeKubeletLabelGeneration() is its CgroupOptions::label_generation.
 std::function<pipeline::Labels(const CgroupIdentity&)> MakeKubeletLabeler(
     std::shared_ptr<const KubeletClient> client);
+
+// The latest state's layout_version: it changes whenever anything the
+// labeler reads (pods, containers, images, owners) changed, including pods
+// dropped after the stale grace.
+std::function<uint64_t()> MakeKubeletLabelGeneration(std::shared_ptr<const KubeletClient> client);
 
 // The workload that owns a pod (ReplicaSet -> Deployment, Job -> CronJob,
 // ...), from the client's latest /pods, by namespace and pod name; nullopt
