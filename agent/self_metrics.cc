@@ -91,6 +91,12 @@ void SelfMetrics::RegisterCollectorMetrics(prometheus::Registry& r) {
                              .Help("Part of nodepulse_files_read_total read every "
                                    "--slow-interval: files that feed only /metrics.")
                              .Register(r);
+  idle_files_skipped_ = &prometheus::BuildCounter()
+                                .Name("nodepulse_idle_files_skipped_total")
+                                .Help("Cgroup files not read at a cycle because their cgroup "
+                                      "was idle (CPU and memory usage unchanged); their last "
+                                      "values were exported, at most --slow-interval old.")
+                                .Register(r);
   discovery_events_ = &prometheus::BuildCounter()
                               .Name("nodepulse_discovery_events_total")
                               .Help("Cycles that rescanned because inotify saw a cgroup "
@@ -199,8 +205,8 @@ SelfMetrics::PerCollector& SelfMetrics::For(const std::string& name) {
                   &files_read_->Add(labels),        &read_errors_->Add(labels),
                   &parse_errors_->Add(labels),      &containers_->Add(labels),
                   &discovery_walks_->Add(labels),   &slow_files_read_->Add(labels),
-                  &discovery_events_->Add(labels),  &event_reads_->Add(labels),
-                  {}};
+                  &idle_files_skipped_->Add(labels), &discovery_events_->Add(labels),
+                  &event_reads_->Add(labels),       {}};
   return per_collector_.emplace(name, pc).first->second;
 }
 
@@ -221,6 +227,7 @@ void SelfMetrics::ObserveCollector(const std::string& name, bool ok, double seco
   Advance(pc.parse_errors, stats.parse_errors, pc.last.parse_errors);
   Advance(pc.discovery_walks, stats.discovery_walks, pc.last.discovery_walks);
   Advance(pc.slow_files_read, stats.slow_files_read, pc.last.slow_files_read);
+  Advance(pc.idle_files_skipped, stats.idle_files_skipped, pc.last.idle_files_skipped);
   Advance(pc.discovery_events, stats.discovery_events, pc.last.discovery_events);
   Advance(pc.event_reads, stats.event_reads, pc.last.event_reads);
   pc.containers->Set(static_cast<double>(stats.containers));

@@ -52,6 +52,7 @@ class SelfMetrics {
     prometheus::Gauge* containers;
     prometheus::Counter* discovery_walks;
     prometheus::Counter* slow_files_read;
+    prometheus::Counter* idle_files_skipped;
     prometheus::Counter* discovery_events;
     prometheus::Counter* event_reads;
     collectors::CollectStats last;  // to turn cumulative stats into increments
@@ -68,6 +69,7 @@ class SelfMetrics {
   prometheus::Family<prometheus::Counter>* parse_errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* discovery_walks_ = nullptr;
   prometheus::Family<prometheus::Counter>* slow_files_read_ = nullptr;
+  prometheus::Family<prometheus::Counter>* idle_files_skipped_ = nullptr;
   prometheus::Family<prometheus::Counter>* discovery_events_ = nullptr;
   prometheus::Family<prometheus::Counter>* event_reads_ = nullptr;
   prometheus::Family<prometheus::Gauge>* containers_ = nullptr;

@@ -132,9 +132,12 @@ struct DeviceSeries {
   SeriesId writes = kNoSeries;
   SeriesId blkio_read = kNoSeries;
   SeriesId blkio_write = kNoSeries;
-  // v1 blkio io_serviced is a slow file: its last values, re-set every cycle.
+  // v1 blkio io_serviced is a slow file and io_service_bytes skipped while
+  // the cgroup is idle: their last values, re-set in cycles that skip them.
   double reads_v = std::nan("");
   double writes_v = std::nan("");
+  double reads_bytes_v = std::nan("");
+  double writes_bytes_v = std::nan("");
 };
 
 using TimePoint = std::chrono::steady_clock::time_point;
@@ -271,6 +274,12 @@ class CgroupCollectorImpl final : public CgroupCollector {
   bool ParsePressureFile(Cgroup& cg, FileKind kind, std::string_view text);
   void ParseMemStatV2(Cgroup& cg, std::string_view text, bool* ok);
   void Reemit(const Cgroup& cg, MetricMask mask);
+  void SetDeviceBytes(const DeviceSeries& d) {
+    pipeline_.Set(d.reads_bytes, d.reads_bytes_v);
+    pipeline_.Set(d.writes_bytes, d.writes_bytes_v);
+    pipeline_.Set(d.blkio_read, d.reads_bytes_v);
+    pipeline_.Set(d.blkio_write, d.writes_bytes_v);
+  }
   TimePoint NextSlowRead(Cgroup& cg, TimePoint now);
   void WatchEvents(Cgroup& cg);
   void ApplyEvents(CollectStats& stats);
@@ -740,10 +749,9 @@ bool CgroupCollectorImpl::ParseBlockIoFile(Cgroup& cg, FileKind kind, std::strin
     case kFBlkioBytesV1:
       return ci::ParseBlkio(text, [&](const ci::BlkioDevice& dev) {
         DeviceSeries& s = DeviceFor(cg, dev.major, dev.minor);
-        pipeline_.Set(s.reads_bytes, AsDouble(dev.read));
-        pipeline_.Set(s.writes_bytes, AsDouble(dev.write));
-        pipeline_.Set(s.blkio_read, AsDouble(dev.read));
-        pipeline_.Set(s.blkio_write, AsDouble(dev.write));
+        s.reads_bytes_v = AsDouble(dev.read);
+        s.writes_bytes_v = AsDouble(dev.write);
+        SetDeviceBytes(s);
       });
     case kFBlkioOpsV1:
       return ci::ParseBlkio(text, [&](const ci::BlkioDevice& dev) {
@@ -862,12 +870,24 @@ void CgroupCollectorImpl::ParseMemStatV2(Cgroup& cg, std::string_view text, bool
   }
 }
 
+// One cycle of one cgroup: the files due by their cadence (cgroup_files.h).
+// An `active` file is read when a signal read before it this cycle (CPU
+// usage, memory usage) moved; NaN (never read) counts as moved.
 void CgroupCollectorImpl::ReadCgroup(Cgroup& cg, TimePoint now, CollectStats& stats) {
   cg.have_mem_usage = false;
   const bool slow_due = now >= cg.slow_due;
+  const double cpu_before = cg.last[ci::kCpuUsage], mem_before = cg.last[ci::kMemUsage];
+  MetricMask skipped = 0;
   for (OpenFile& f : cg.files) {
-    const bool slow = ci::CadenceOf(f.kind) == Cadence::kSlow;
+    const Cadence cadence = ci::CadenceOf(f.kind);
+    const bool slow = cadence == Cadence::kSlow;
     if (slow && !slow_due) continue;
+    if (cadence == Cadence::kActive && !slow_due && cg.last[ci::kCpuUsage] == cpu_before &&
+        cg.last[ci::kMemUsage] == mem_before) {
+      skipped |= ci::kFiles[f.kind].feeds;
+      ++stats.idle_files_skipped;
+      continue;
+    }
     ssize_t n = ci::PreadAll(f.fd.get(), &buf_);
     if (n < 0) {
       int err = static_cast<int>(-n);
@@ -892,7 +912,7 @@ void CgroupCollectorImpl::ReadCgroup(Cgroup& cg, TimePoint now, CollectStats& st
     ParseFile(cg, f.kind, std::string_view(buf_.data(), static_cast<size_t>(n)), stats);
   }
   if (slow_due) cg.slow_due = NextSlowRead(cg, now);
-  Reemit(cg, cg.reemit);
+  Reemit(cg, cg.reemit | skipped);
 }
 
 void CgroupCollectorImpl::Reemit(const Cgroup& cg, MetricMask mask) {
@@ -902,10 +922,14 @@ void CgroupCollectorImpl::Reemit(const Cgroup& cg, MetricMask mask) {
     pipeline_.Set(cg.series[m], cg.last[m]);
   }
   const bool reads = (mask >> ci::kFsReads) & 1, writes = (mask >> ci::kFsWrites) & 1;
-  if (!reads && !writes) return;
+  // Only v1 files skip per-device values: io_service_bytes feeds all four
+  // byte series at once.
+  const bool bytes = (mask >> ci::kFsReadsBytes) & 1;
+  if (!reads && !writes && !bytes) return;
   for (const DeviceSeries& d : cg.devices) {
     if (reads) pipeline_.Set(d.reads, d.reads_v);
     if (writes) pipeline_.Set(d.writes, d.writes_v);
+    if (bytes) SetDeviceBytes(d);
   }
 }
 

@@ -21,7 +21,11 @@ Cadence CadenceOf(FileKind kind) {
     std::array<Cadence, kNumFileKinds> c{};
     const MetricMask history = HistoryMetrics();
     for (int k = 0; k < kNumFileKinds; ++k) {
-      c[k] = (kFiles[k].feeds & history) != 0 ? Cadence::kFast : Cadence::kSlow;
+      if ((kFiles[k].feeds & history) == 0) {
+        c[k] = Cadence::kSlow;
+      } else {
+        c[k] = kFiles[k].follows_activity ? Cadence::kActive : Cadence::kFast;
+      }
     }
     return c;
   }();

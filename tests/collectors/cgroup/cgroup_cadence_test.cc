@@ -34,11 +34,16 @@ constexpr char kCtr[] =
 // ---- the table ----
 
 TEST(CadenceTable, HistoryFilesAreFastTheRestSlow) {
-  // Files behind the 1 s aggregates/health (history metrics) are fast.
-  for (ci::FileKind k : {ci::kFCpuacctUsage, ci::kFCpuStatV1, ci::kFCpuStatV2, ci::kFMemUsageV1,
-                         ci::kFMemCurrentV2, ci::kFMemStatV1, ci::kFMemStatV2, ci::kFBlkioBytesV1,
-                         ci::kFIoStatV2, ci::kFCpuPressure, ci::kFMemPressure, ci::kFIoPressure}) {
+  // Files behind the 1 s aggregates/health (history metrics) are fast: the
+  // activity signals and v2 io.stat always, the rest while the cgroup is
+  // active.
+  for (ci::FileKind k : {ci::kFCpuacctUsage, ci::kFCpuStatV2, ci::kFMemUsageV1,
+                         ci::kFMemCurrentV2, ci::kFIoStatV2}) {
     EXPECT_EQ(ci::CadenceOf(k), ci::Cadence::kFast) << ci::kFiles[k].name;
+  }
+  for (ci::FileKind k : {ci::kFCpuStatV1, ci::kFMemStatV1, ci::kFMemStatV2, ci::kFBlkioBytesV1,
+                         ci::kFCpuPressure, ci::kFMemPressure, ci::kFIoPressure}) {
+    EXPECT_EQ(ci::CadenceOf(k), ci::Cadence::kActive) << ci::kFiles[k].name;
   }
   for (ci::FileKind k : {ci::kFCpuacctUsageUser, ci::kFCpuacctUsageSys, ci::kFCpuacctStat,
                          ci::kFMemFailcntV1, ci::kFOomControlV1, ci::kFMemEventsV2,
@@ -51,7 +56,7 @@ TEST(CadenceTable, HistoryFilesAreFastTheRestSlow) {
   // value), and Set() keeps the newest value for the re-emission anyway.
   ci::MetricMask fast = 0, slow = 0;
   for (int k = 0; k < ci::kNumFileKinds; ++k) {
-    (ci::CadenceOf(static_cast<ci::FileKind>(k)) == ci::Cadence::kFast ? fast : slow) |=
+    (ci::CadenceOf(static_cast<ci::FileKind>(k)) == ci::Cadence::kSlow ? slow : fast) |=
         ci::kFiles[k].feeds;
   }
   EXPECT_EQ(fast & slow, ci::MaskOf({ci::kCpuUser, ci::kCpuSystem, ci::kSwap, ci::kFsReads,
@@ -190,10 +195,13 @@ TEST_F(V2Copy, FastFileEveryCycleSlowFileEverySlowInterval) {
     Write(kCtr, "pids.current", std::to_string(i) + "\n");
     const CollectStats before = stats_;
     Cycle();
+    // Every fast file of every cgroup is read, or skipped as idle (the
+    // other cgroups of the copied tree never change).
     const uint64_t fast = (stats_.files_read - before.files_read) -
-                          (stats_.slow_files_read - before.slow_files_read);
+                          (stats_.slow_files_read - before.slow_files_read) +
+                          (stats_.idle_files_skipped - before.idle_files_skipped);
     if (i == 1) fast_per_cycle = fast;
-    EXPECT_EQ(fast, fast_per_cycle) << "cycle " << i << ": fast files read";
+    EXPECT_EQ(fast, fast_per_cycle) << "cycle " << i << ": fast files read or skipped";
     EXPECT_EQ(V("container_memory_usage_bytes", kCtr), 1000000 + i) << "cycle " << i;
     const double threads = V("container_threads", kCtr);
     ASSERT_FALSE(std::isnan(threads)) << "cycle " << i << ": slow value not re-exported";
@@ -214,6 +222,50 @@ TEST_F(V2Copy, FastFileEveryCycleSlowFileEverySlowInterval) {
   EXPECT_LE(slow_reads, 6);
   EXPECT_GE(slow_reads, 4);
   EXPECT_GT(stats_.slow_files_read, 0u);
+}
+
+// memory.stat and PSI of an idle cgroup (CPU and memory usage unchanged)
+// are not read at every cycle: their last values are exported, and read
+// again at the first cycle its CPU or memory usage moves, or with the slow
+// files at the latest.
+TEST_F(V2Copy, IdleCgroupReadsActiveFilesWhenItsUsageMovesOrWithTheSlowFiles) {
+  options_.rescan_interval = absl::Hours(1);
+  Start();
+  auto cpu_stat = [](int usage_usec) {
+    return "usage_usec " + std::to_string(usage_usec) +
+           "\nuser_usec 1\nsystem_usec 1\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n";
+  };
+  auto mem_stat = [](int anon) { return "anon " + std::to_string(anon) + "\nfile 0\n"; };
+  Cycle();
+  // Cycle 2 is the staggered first slow read at the latest; settle past it.
+  for (int i = 0; i < 10; ++i) Cycle();
+
+  Write(kCtr, "memory.stat", mem_stat(111));
+  const CollectStats before = stats_;
+  Cycle();
+  EXPECT_NE(V("container_memory_rss", kCtr), 111) << "idle: memory.stat read anyway";
+  EXPECT_FALSE(std::isnan(V("container_memory_rss", kCtr))) << "skipped value not re-exported";
+  EXPECT_GT(stats_.idle_files_skipped, before.idle_files_skipped);
+
+  Write(kCtr, "cpu.stat", cpu_stat(5000000));  // it ran
+  Cycle();
+  EXPECT_EQ(V("container_memory_rss", kCtr), 111);
+
+  Write(kCtr, "memory.stat", mem_stat(222));
+  Write(kCtr, "memory.current", "1234567\n");  // it allocated
+  Cycle();
+  EXPECT_EQ(V("container_memory_rss", kCtr), 222);
+
+  // Idle again: the change is seen with the slow files, within
+  // slow_interval - interval = 9 cycles, and not at the next cycle.
+  Write(kCtr, "memory.stat", mem_stat(333));
+  int cycles = 0;
+  while (V("container_memory_rss", kCtr) != 333 && cycles < 20) {
+    Cycle();
+    ++cycles;
+  }
+  EXPECT_GT(cycles, 1);
+  EXPECT_LE(cycles, 9);
 }
 
 // A new cgroup directory is collected at the next cycle, not at the next

@@ -27,6 +27,9 @@ struct CollectStats {
   uint64_t discovery_walks = 0;  // walks of the cgroup hierarchies (counter)
   // Part of files_read that was read at the --slow-interval cadence.
   uint64_t slow_files_read = 0;
+  // Files not read this cycle because their cgroup was idle (the `active`
+  // cadence, cgroup_files.h): their last values were exported instead.
+  uint64_t idle_files_skipped = 0;
   // Rescans run at a cycle because inotify saw a cgroup directory come or go.
   uint64_t discovery_events = 0;
   // Notify files (memory.events) read the moment the kernel changed them.
