@@ -484,6 +484,26 @@ def proc_mem_kib(p):
     return rss, hwm, threads
 
 
+def thread_ticks(pid):
+    """utime+stime of each live thread of pid, summed by thread name (the
+    agent names its threads: np-collect, np-aggregates, np-http-worker...)."""
+    by = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return by
+    for t in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{t}/stat") as f:
+                s = f.read()
+        except OSError:
+            continue
+        comm = s[s.index("(") + 1:s.rindex(")")]
+        fields = s[s.rindex(")") + 2:].split()
+        by[comm] = by.get(comm, 0) + int(fields[11]) + int(fields[12])
+    return by
+
+
 def snapshot(pid):
     ticks = rss = hwm = threads = n = 0
     for p in tree(pid):
@@ -505,6 +525,7 @@ def cmd_sample(pid, seconds):
     steady_window = min(20.0, seconds)
     start = time.monotonic()
     first = snapshot(pid)
+    first_threads = thread_ticks(pid)
     samples = []
     next_t = start
     while True:
@@ -517,8 +538,11 @@ def cmd_sample(pid, seconds):
             break
     last = samples[-1][1]
     elapsed = samples[-1][0]
+    last_threads = thread_ticks(pid)
     steady = [s["rss_kib"] for t, s in samples if t >= elapsed - steady_window]
     cpu_s = (last["ticks"] - first["ticks"]) / CLK_TCK
+    per_thread = {name: round((ticks - first_threads.get(name, 0)) / CLK_TCK * 60.0 / elapsed, 3)
+                  for name, ticks in sorted(last_threads.items())}
     print(json.dumps({
         "window_s": round(elapsed, 2),
         "cpu_s": round(cpu_s, 3),
@@ -526,7 +550,8 @@ def cmd_sample(pid, seconds):
         "peak_rss_mib": round(max(s["hwm_kib"] for _, s in samples) / 1024, 1),
         "steady_rss_mib": round(sum(steady) / len(steady) / 1024, 1),
         "procs": max(s["procs"] for _, s in samples),
-        "threads": max(s["threads"] for _, s in samples)}))
+        "threads": max(s["threads"] for _, s in samples),
+        "thread_cpu_s_per_min": per_thread}))
 
 
 # --- histograms, Prometheus, netdata ------------------------------------------------
@@ -681,6 +706,25 @@ def cmd_report(results, machine):
         out.append(f"| {n} | {ratio('floor')} | {ratio('netdata')} | {ratio('nodepulse_before')} | "
                    f"{ratio('floor', 'nodepulse_before')} | {fmt(np_['steady_rss_mib'], 1)} | "
                    f"{np_.get('load1', '-')}" + (" (another e2e run was active)" if busy else "") + " |")
+    out.append("")
+    out.append("Per thread, CPU s/min (np-collect reads the cgroup and /proc files, what the "
+               "floor does, and feeds the pipeline; np-kubelet polls the kubelet; the rest serve "
+               "/metrics, the aggregates API and health):")
+    out.append("")
+    out.append("| N | subject | per thread | np-collect / floor CPU |")
+    out.append("|---|---|---|---|")
+    for n in ns:
+        by = {r["subject"]: r for r in rows if r["n"] == n}
+        for subj in ("nodepulse_before", "nodepulse"):
+            r = by.get(subj)
+            if not r or not r.get("thread_cpu_s_per_min"):
+                continue
+            threads = r["thread_cpu_s_per_min"]
+            text = ", ".join(f"{k} {v:.2f}" for k, v in sorted(threads.items(), key=lambda kv: -kv[1]))
+            floor = by.get("floor")
+            coll = threads.get("np-collect")
+            ratio = f"{coll / floor['cpu_s_per_min']:.2f}" if floor and coll is not None and floor["cpu_s_per_min"] else "-"
+            out.append(f"| {n} | {subj} | {text} | {ratio} |")
     print("\n".join(out))
 
 

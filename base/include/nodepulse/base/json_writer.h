@@ -46,14 +46,14 @@ class JsonWriter {
     if (!std::isfinite(v)) {
       out_ += "null";
     } else if (v == std::floor(v) && std::fabs(v) < 1e15) {
-      out_ += std::to_string(static_cast<int64_t>(v));
+      AppendInt(static_cast<int64_t>(v));
     } else {
       // The same digits as /metrics (text_format.h has the precision).
       AppendNumber(v, &out_);
     }
     return *this;
   }
-  JsonWriter& Int(int64_t v) { Prefix(); out_ += std::to_string(v); return *this; }
+  JsonWriter& Int(int64_t v) { Prefix(); AppendInt(v); return *this; }
   JsonWriter& Bool(bool b) { Prefix(); out_ += b ? "true" : "false"; return *this; }
   JsonWriter& Null() { Prefix(); out_ += "null"; return *this; }
 
@@ -78,30 +78,45 @@ class JsonWriter {
       first_.back() = false;
     }
   }
+  void AppendInt(int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+    out_.append(buf, static_cast<size_t>(end - buf));
+  }
+  static bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\' || c == 0x7f; }
+  // Runs of characters that need no escape (all of them, in label values and
+  // names) are appended at once; the 500 KB aggregates answer is mostly such
+  // runs.
   void AppendString(std::string_view s) {
     out_ += '"';
-    for (unsigned char c : s) {
-      switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
-        case '\b': out_ += "\\b"; break;
-        case '\f': out_ += "\\f"; break;
-        default:
-          if (c < 0x20 || c == 0x7f) {
-            char buf[8];
-            std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-            out_ += buf;
-          } else {
-            // UTF-8 passes through: JSON text is UTF-8. Label values come
-            // from cgroup paths and the kubelet, both UTF-8 (or ASCII).
-            out_ += static_cast<char>(c);
-          }
+    size_t run = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(s[i]);
+      if (!NeedsEscape(c)) continue;
+      out_.append(s.data() + run, i - run);
+      run = i + 1;
+      AppendEscaped(c);
+    }
+    out_.append(s.data() + run, s.size() - run);
+    out_ += '"';
+  }
+  // UTF-8 passes through unescaped: JSON text is UTF-8, and label values
+  // come from cgroup paths and the kubelet, both UTF-8 (or ASCII).
+  void AppendEscaped(unsigned char c) {
+    switch (c) {
+      case '"': out_ += "\\\""; break;
+      case '\\': out_ += "\\\\"; break;
+      case '\n': out_ += "\\n"; break;
+      case '\r': out_ += "\\r"; break;
+      case '\t': out_ += "\\t"; break;
+      case '\b': out_ += "\\b"; break;
+      case '\f': out_ += "\\f"; break;
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+        out_ += buf;
       }
     }
-    out_ += '"';
   }
 
   std::string out_;

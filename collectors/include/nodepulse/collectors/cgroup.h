@@ -56,7 +56,7 @@ struct CgroupOptions {
   int max_depth = 3;
   // Rescans refresh labels and spec values (quota, period, shares, limits)
   // at this period. New and removed cgroups are found at the next cycle
-  // after inotify reports their directory (and by a walk once a minute, and
+  // after inotify reports their directory (and by a walk every 5 minutes, and
   // at every rescan where inotify is unavailable); removed ones also at
   // their next read (ENODEV).
   absl::Duration rescan_interval = absl::Seconds(5);
