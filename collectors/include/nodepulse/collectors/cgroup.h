@@ -54,8 +54,8 @@ struct CgroupOptions {
   std::string proc_root = "/proc";             // for self/mountinfo, diskstats
   // Without kubepods: walk every cgroup to this depth below each root.
   int max_depth = 3;
-  // Rescans refresh labels and spec values (quota, period, shares, limits)
-  // at this period. New and removed cgroups are found at the next cycle
+  // Rescans refresh spec values (quota, period, shares, limits) at this
+  // period, and labels unless label_generation is set. New and removed cgroups are found at the next cycle
   // after inotify reports their directory (and by a walk every 5 minutes, and
   // at every rescan where inotify is unavailable); removed ones also at
   // their next read (ENODEV).
