@@ -1061,8 +1061,8 @@ void CgroupCollectorImpl::Drop(Cgroup& cg) {
 
 void CgroupCollectorImpl::Rescan(bool changed) {
   // A rescan for a directory change only adds and drops cgroups: the
-  // periodic one (labels, limits) keeps its schedule, or continuous churn
-  // would postpone it for ever.
+  // periodic one (limits, and labels without a label generation) keeps its
+  // schedule, or continuous churn would postpone it for ever.
   const TimePoint now = Now();
   if (!changed) {
     last_rescan_ = now;
@@ -1138,13 +1138,10 @@ void CgroupCollectorImpl::Rescan(bool changed) {
   for (auto& cg : added) cgroups_.push_back(std::move(cg));
 }
 
-// At every rescan, walk or not: late controller files, labels (without a
-// label_generation: the kubelet join may have learnt the pod since) and
-// spec files. After a directory
-// change (`all` false) only what concerns new cgroups: late controller
-// files (runc creates one hierarchy's directory after the other) and the
-// spec of young cgroups; relabelling every cgroup at every cycle of churn
-// would cost a labeler call per container per second.
+// At every rescan, walk or not: late controller files and spec files. After
+// a directory change (`all` false) only what concerns new cgroups: late
+// controller files (runc creates one hierarchy's directory after the other)
+// and the spec of young cgroups. (Labels: Relabel, from Collect.)
 void CgroupCollectorImpl::RefreshCgroups(TimePoint now, bool all) {
   for (auto& cgp : cgroups_) {
     Cgroup& cg = *cgp;
@@ -1157,9 +1154,6 @@ void CgroupCollectorImpl::RefreshCgroups(TimePoint now, bool all) {
     }
     const bool young = now - cg.found_at < kSpecFreshFor;
     if (!all && !young) continue;
-    if (all && !options_.label_generation) {
-      pipeline_.SetEntityLabels(cg.entity, LabelsFor(cg.identity));
-    }
     // Spec files (limits, shares) are open+read+close each: at 1,000
     // containers re-reading all of them at every rescan was ~7% of the
     // agent's CPU (perf, bench/e2e). Limits are set right after a container
@@ -1173,6 +1167,11 @@ void CgroupCollectorImpl::RefreshCgroups(TimePoint now, bool all) {
   }
 }
 
+// Every tracked cgroup's labels, from the labeler's current answers. Called
+// when the labeler's generation changed or, without one, at every periodic
+// rescan; never for a directory change alone, which would cost a labeler
+// call per container per cycle of churn (new cgroups are labelled when
+// added).
 void CgroupCollectorImpl::Relabel() {
   for (auto& cg : cgroups_) {
     if (!cg->gone && !cg->gone_at) pipeline_.SetEntityLabels(cg->entity, LabelsFor(cg->identity));
@@ -1202,7 +1201,7 @@ absl::Status CgroupCollectorImpl::Collect(CollectStats& stats) {
     ++stats.discovery_events;
     Rescan(/*changed=*/true);
   }
-  if (generation && generation != labelled_generation_) {
+  if (generation ? generation != labelled_generation_ : due) {
     Relabel();
     labelled_generation_ = generation;
   }

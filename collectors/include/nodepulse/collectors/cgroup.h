@@ -55,10 +55,10 @@ struct CgroupOptions {
   // Without kubepods: walk every cgroup to this depth below each root.
   int max_depth = 3;
   // Rescans refresh spec values (quota, period, shares, limits) at this
-  // period, and labels unless label_generation is set. New and removed cgroups are found at the next cycle
-  // after inotify reports their directory (and by a walk every 5 minutes, and
-  // at every rescan where inotify is unavailable); removed ones also at
-  // their next read (ENODEV).
+  // period, and labels unless label_generation is set. New and removed
+  // cgroups are found at the next cycle after inotify reports their
+  // directory (and by a walk every 5 minutes, and at every rescan where
+  // inotify is unavailable); removed ones also at their next read (ENODEV).
   absl::Duration rescan_interval = absl::Seconds(5);
   // The collection period (--interval) and the longest a value of a slow
   // file (one feeding only /metrics; cgroup_files.h) may be at a scrape
