@@ -461,13 +461,19 @@ def tree(pid):
     return out
 
 
+def read_stat(path):
+    """(comm, fields after comm) of a /proc/<pid>[/task/<tid>]/stat file; the
+    fields start at state, so utime is fields[11]."""
+    with open(path) as f:
+        s = f.read()
+    return s[s.index("(") + 1:s.rindex(")")], s[s.rindex(")") + 2:].split()
+
+
 def proc_cpu_ticks(p):
     """utime+stime+cutime+cstime: the process (all its threads, live and
     exited) plus its reaped children. Summed over a live tree this counts
     every process of the tree once, including ones that exited meanwhile."""
-    with open(f"/proc/{p}/stat") as f:
-        s = f.read()
-    fields = s[s.rindex(")") + 2:].split()
+    _, fields = read_stat(f"/proc/{p}/stat")
     return sum(int(x) for x in fields[11:15])
 
 
@@ -494,12 +500,9 @@ def thread_ticks(pid):
         return by
     for t in tasks:
         try:
-            with open(f"/proc/{pid}/task/{t}/stat") as f:
-                s = f.read()
+            comm, fields = read_stat(f"/proc/{pid}/task/{t}/stat")
         except OSError:
             continue
-        comm = s[s.index("(") + 1:s.rindex(")")]
-        fields = s[s.rindex(")") + 2:].split()
         by[comm] = by.get(comm, 0) + int(fields[11]) + int(fields[12])
     return by
 
